@@ -1,0 +1,169 @@
+// Package tokenrecord defines the token record the rotator writes to SSM
+// Parameter Store and consumers read back, and how parameters are named.
+//
+// The record is the contract between the writer (the rotator) and every
+// reader (the Go consumer library, or any other language): a JSON object
+//
+//	{"access_token":"…","token_type":"Bearer","expires_at":"2026-11-23T10:00:00Z",
+//	 "issued_at":"2026-11-22T10:00:00Z","profile":"aviv-caas-agency-42"}
+//
+// with expires_at and issued_at in RFC 3339 UTC. Readers ignore fields they
+// do not know, so the writer may add fields (it adds "fingerprint", a hash of
+// the request configuration that produced the token).
+//
+// The package is pure: no I/O, no AWS. Its types are safe to copy and to use
+// from several goroutines once built. Record's String, GoString and LogValue
+// never reveal the access token.
+package tokenrecord
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// DefaultPrefix is the parameter prefix used when TOKEN_PARAMETER_PREFIX is
+// not set.
+const DefaultPrefix = "/oauth-tokens"
+
+// Record is one stored token.
+type Record struct {
+	// AccessToken is the bearer token. It is never printed by String,
+	// GoString, LogValue or any error of this package.
+	AccessToken string `json:"access_token"`
+	// TokenType is kept as the provider returned it (usually "Bearer").
+	TokenType string `json:"token_type"`
+	// ExpiresAt is when the token stops being valid, counted from the moment
+	// the token request was sent, so never later than the provider's expiry.
+	ExpiresAt time.Time `json:"expires_at"`
+	// IssuedAt is when the token request was sent.
+	IssuedAt time.Time `json:"issued_at"`
+	// Profile is the name of the profile that produced the token.
+	Profile string `json:"profile"`
+	// Fingerprint identifies the request configuration (token URL, audience,
+	// scope, params, client id) the token was issued for. It is a one-way
+	// hash and never contains the client secret. Empty in records written by
+	// other tools; the rotator treats such a record as due.
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// ErrInvalid is wrapped by every error Parse and Marshal return for a record
+// that breaks the contract.
+var ErrInvalid = errors.New("tokenrecord: invalid record")
+
+// Marshal validates r and encodes it as the contract's JSON, with both
+// times in UTC at whole seconds (expires_at rounded down, so it never moves
+// later).
+func Marshal(r Record) ([]byte, error) {
+	r.ExpiresAt = r.ExpiresAt.UTC().Truncate(time.Second)
+	r.IssuedAt = r.IssuedAt.UTC().Truncate(time.Second)
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(r)
+}
+
+// Parse decodes and validates a stored record. Unknown fields are ignored.
+// Errors name the broken field, never its value.
+func Parse(b []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		// json errors may quote a fragment of the input, which can be a
+		// token: report only the kind of problem.
+		return Record{}, fmt.Errorf("%w: not a JSON object with the record's fields (%s)", ErrInvalid, jsonErrorKind(err))
+	}
+	if err := r.validate(); err != nil {
+		return Record{}, err
+	}
+	r.ExpiresAt = r.ExpiresAt.UTC()
+	r.IssuedAt = r.IssuedAt.UTC()
+	return r, nil
+}
+
+func (r Record) validate() error {
+	switch {
+	case r.AccessToken == "":
+		return fmt.Errorf("%w: access_token is empty", ErrInvalid)
+	case strings.ContainsAny(r.AccessToken, " \t\r\n"):
+		return fmt.Errorf("%w: access_token contains white space", ErrInvalid)
+	case r.ExpiresAt.IsZero():
+		return fmt.Errorf("%w: expires_at is missing", ErrInvalid)
+	case r.IssuedAt.IsZero():
+		return fmt.Errorf("%w: issued_at is missing", ErrInvalid)
+	case !r.ExpiresAt.After(r.IssuedAt):
+		return fmt.Errorf("%w: expires_at is not after issued_at", ErrInvalid)
+	case r.Profile == "":
+		return fmt.Errorf("%w: profile is empty", ErrInvalid)
+	}
+	return nil
+}
+
+// jsonErrorKind describes a JSON decoding error without quoting the input.
+func jsonErrorKind(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at offset %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	case strings.Contains(err.Error(), "parsing time"):
+		return "a time is not RFC 3339"
+	default:
+		return "malformed"
+	}
+}
+
+// ValidAt reports whether the token may still be used at now with skew to
+// spare: now + skew is before ExpiresAt.
+func (r Record) ValidAt(now time.Time, skew time.Duration) bool {
+	return r.AccessToken != "" && now.Add(skew).Before(r.ExpiresAt)
+}
+
+// Lifetime is ExpiresAt - IssuedAt.
+func (r Record) Lifetime() time.Duration { return r.ExpiresAt.Sub(r.IssuedAt) }
+
+// String describes the record without its token.
+func (r Record) String() string {
+	return fmt.Sprintf("tokenrecord.Record{profile=%q token_type=%q access_token=%s issued_at=%s expires_at=%s}",
+		r.Profile, r.TokenType, Redacted(r.AccessToken), r.IssuedAt.Format(time.RFC3339), r.ExpiresAt.Format(time.RFC3339))
+}
+
+// GoString is String, so %#v does not print the token either.
+func (r Record) GoString() string { return r.String() }
+
+// LogValue implements slog.LogValuer without the token.
+func (r Record) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("profile", r.Profile),
+		slog.String("token_type", r.TokenType),
+		slog.Time("issued_at", r.IssuedAt),
+		slog.Time("expires_at", r.ExpiresAt),
+	)
+}
+
+// Redacted describes a secret value by its length only: "[redacted 42 bytes]",
+// or "[empty]". It never reveals any part of the value.
+func Redacted(s string) string {
+	if s == "" {
+		return "[empty]"
+	}
+	return fmt.Sprintf("[redacted %d bytes]", len(s))
+}
+
+// ParameterName returns the SSM parameter name of a profile's record:
+// prefix + "/" + profile. An empty prefix means DefaultPrefix; a trailing
+// slash on the prefix is dropped.
+func ParameterName(prefix, profile string) string {
+	prefix = strings.TrimRight(prefix, "/")
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if !strings.HasPrefix(prefix, "/") {
+		prefix = "/" + prefix
+	}
+	return prefix + "/" + profile
+}
