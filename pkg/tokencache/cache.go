@@ -1,0 +1,276 @@
+package tokencache
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+)
+
+// Defaults for the zero values of Config's fields.
+const (
+	// DefaultSkew is the margin kept before a token's expires_at.
+	DefaultSkew = 60 * time.Second
+	// DefaultMaxAge is how long a record is trusted before it is read again.
+	DefaultMaxAge = 5 * time.Minute
+	// DefaultMinReadInterval is the least time between two reads of one
+	// parameter after a failed read or an invalidation.
+	DefaultMinReadInterval = 5 * time.Second
+	// DefaultReadTimeout bounds one shared parameter read, SDK retries
+	// included.
+	DefaultReadTimeout = 10 * time.Second
+)
+
+// ParameterGetter is the one SSM operation the cache needs. *ssm.Client
+// satisfies it; tests pass a hand-written fake.
+type ParameterGetter interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+var _ ParameterGetter = (*ssm.Client)(nil)
+
+// Config tunes a Cache. The zero value is ready to use: default prefix,
+// 60 s skew, 5 min maximum age, slog.Default and time.Now.
+type Config struct {
+	// Prefix is the parameter prefix of the profiles named in Token and
+	// Profile, as TOKEN_PARAMETER_PREFIX is for the rotator: profile p is
+	// read from tokenrecord.ParameterName(Prefix, p). Empty means
+	// tokenrecord.DefaultPrefix ("/oauth-tokens").
+	Prefix string
+	// Skew is the margin kept before expires_at: a token is served only
+	// while now + Skew is before its expires_at, so that it does not expire
+	// on its way to the partner API. Zero means DefaultSkew; a negative
+	// value means no margin.
+	Skew time.Duration
+	// MaxAge bounds how long a record is trusted after it was read: once it
+	// is older, the parameter is read again, so that a long-running process
+	// picks up a rotated (or force-rotated) token well before the old one
+	// nears expiry. Zero means DefaultMaxAge; a negative value means no
+	// bound (the parameter is read again only when the token nears expiry).
+	MaxAge time.Duration
+	// MinReadInterval is the least time between two reads of one parameter
+	// after a read failed, and between a read and an invalidation that
+	// causes the next one. Within it, callers get the cached token while it
+	// is valid, or the failed read's error. Zero means
+	// DefaultMinReadInterval; a negative value means no minimum.
+	MinReadInterval time.Duration
+	// ReadTimeout bounds one shared GetParameter call, SDK retries
+	// included. It is independent of the callers' contexts, which may end
+	// sooner. Zero means DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// Logger receives a warning when a cached token is served because a
+	// read failed (once per run of failures), and a note when reads succeed
+	// again. Nil means slog.Default(). No token is ever logged.
+	Logger *slog.Logger
+	// Now returns the current time. Nil means time.Now; tests inject a
+	// fake clock.
+	Now func() time.Time
+}
+
+// Cache serves tokens for any number of profiles. Build one per process with
+// New and keep it for the life of the process (outside a Lambda handler). It
+// is safe for concurrent use.
+type Cache struct {
+	client          ParameterGetter
+	prefix          string
+	skew            time.Duration
+	maxAge          time.Duration // 0: no bound
+	minReadInterval time.Duration
+	readTimeout     time.Duration
+	log             *slog.Logger
+	now             func() time.Time
+
+	mu  sync.Mutex               // serializes registrations
+	reg atomic.Pointer[registry] // copy on write: hits never lock
+
+	stats counters
+}
+
+// registry maps names to their Sources. It is never modified once
+// published; a registration publishes a copy.
+type registry struct {
+	profiles map[string]*Source
+	params   map[string]*Source
+}
+
+// New returns a Cache that reads token records with client, which must not
+// be nil (it panics otherwise: a programming error).
+func New(client ParameterGetter, cfg Config) *Cache {
+	if client == nil {
+		panic("tokencache: New called with a nil ParameterGetter")
+	}
+	c := &Cache{
+		client:          client,
+		prefix:          cfg.Prefix,
+		skew:            orDefault(cfg.Skew, DefaultSkew),
+		maxAge:          orDefault(cfg.MaxAge, DefaultMaxAge),
+		minReadInterval: orDefault(cfg.MinReadInterval, DefaultMinReadInterval),
+		readTimeout:     orDefault(cfg.ReadTimeout, DefaultReadTimeout),
+		log:             cfg.Logger,
+		now:             cfg.Now,
+	}
+	if c.readTimeout <= 0 {
+		c.readTimeout = DefaultReadTimeout
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.reg.Store(&registry{profiles: map[string]*Source{}, params: map[string]*Source{}})
+	return c
+}
+
+// orDefault maps zero to def and negative durations to zero.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// Token returns a valid access token for profile, read from the parameter
+// tokenrecord.ParameterName(Config.Prefix, profile). It is
+// c.Profile(profile).Token(ctx); see Source.Token.
+func (c *Cache) Token(ctx context.Context, profile string) (string, error) {
+	return c.Profile(profile).Token(ctx)
+}
+
+// Profile returns the Source of a profile's token, read from
+// tokenrecord.ParameterName(Config.Prefix, name). Every call with the same
+// name returns the same Source. A record whose "profile" field is not name is
+// refused as unreadable. A name that is not a valid profile name (letters,
+// digits, '.', '_' and '-') gives a Source whose every Token call fails.
+func (c *Cache) Profile(name string) *Source {
+	if s := c.reg.Load().profiles[name]; s != nil {
+		return s
+	}
+	if err := checkProfileName(name); err != nil {
+		return &Source{c: c, profile: name, param: tokenrecord.ParameterName(c.prefix, name), invalid: err}
+	}
+	return c.register(name, tokenrecord.ParameterName(c.prefix, name), true)
+}
+
+// Parameter returns the Source of the token stored under the SSM parameter
+// name (or ARN), for profiles whose record is not under the usual prefix.
+// Every call with the same name returns the same Source. The record's
+// "profile" field is not checked.
+func (c *Cache) Parameter(name string) *Source {
+	if s := c.reg.Load().params[name]; s != nil {
+		return s
+	}
+	if name == "" || strings.ContainsAny(name, " \t\r\n") {
+		return &Source{c: c, param: name, invalid: errors.New("invalid parameter name")}
+	}
+	return c.register(name, name, false)
+}
+
+func (c *Cache) register(name, param string, byProfile bool) *Source {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.reg.Load()
+	m := old.params
+	if byProfile {
+		m = old.profiles
+	}
+	if s := m[name]; s != nil {
+		return s // registered while we waited for the lock
+	}
+	s := &Source{c: c, param: param}
+	if byProfile {
+		s.profile = name
+	}
+	next := &registry{profiles: old.profiles, params: old.params}
+	cp := make(map[string]*Source, len(m)+1)
+	for k, v := range m {
+		cp[k] = v
+	}
+	cp[name] = s
+	if byProfile {
+		next.profiles = cp
+	} else {
+		next.params = cp
+	}
+	c.reg.Store(next)
+	return s
+}
+
+func checkProfileName(name string) error {
+	if name == "" {
+		return errors.New("empty profile name")
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		default:
+			return errors.New("invalid profile name: use letters, digits, '.', '_' and '-'")
+		}
+	}
+	return nil
+}
+
+// Stats counts what a Cache has done since it was built. Hits + Misses is
+// the number of Token calls.
+type Stats struct {
+	// Hits counts calls answered from memory without waiting for a read.
+	Hits uint64
+	// Misses counts calls that found no usable token in memory: they waited
+	// for a read, or got the error of a recent failed read.
+	Misses uint64
+	// StaleServed counts calls (hits or misses) answered with a cached
+	// token after a read of its parameter failed.
+	StaleServed uint64
+	// ReadErrors counts reads that gave no usable token: the parameter was
+	// missing, unreadable, expired or could not be read.
+	ReadErrors uint64
+	// Reads counts GetParameter calls.
+	Reads uint64
+}
+
+// Sub returns the counts since an earlier snapshot prev, for metrics
+// emitted per invocation or per interval.
+func (s Stats) Sub(prev Stats) Stats {
+	return Stats{
+		Hits:        s.Hits - prev.Hits,
+		Misses:      s.Misses - prev.Misses,
+		StaleServed: s.StaleServed - prev.StaleServed,
+		ReadErrors:  s.ReadErrors - prev.ReadErrors,
+		Reads:       s.Reads - prev.Reads,
+	}
+}
+
+// Stats returns a snapshot of the counters. Each counter is read atomically;
+// the snapshot as a whole is not, so counts of calls in flight may be split.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits:        c.stats.hits.Load(),
+		Misses:      c.stats.misses.Load(),
+		StaleServed: c.stats.stale.Load(),
+		ReadErrors:  c.stats.readErrors.Load(),
+		Reads:       c.stats.reads.Load(),
+	}
+}
+
+// counters keeps the hit counter, written on every hit, on a cache line of
+// its own, so that hits on several cores do not also slow down the reads of
+// the Cache's other fields.
+type counters struct {
+	_          [64]byte
+	hits       atomic.Uint64
+	_          [56]byte
+	misses     atomic.Uint64
+	stale      atomic.Uint64
+	readErrors atomic.Uint64
+	reads      atomic.Uint64
+}

@@ -1,0 +1,92 @@
+package tokencache
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kinds of failure, matched with errors.Is against any error a Source,
+// Cache or Transport returns.
+var (
+	// ErrNotFound means the parameter does not exist (SSM ParameterNotFound):
+	// the rotator has not yet written this profile's record, or the name or
+	// prefix is wrong.
+	ErrNotFound = errors.New("tokencache: token record not found")
+	// ErrUnreadable means the parameter holds something that is not a valid
+	// token record: not JSON, a field missing, or a record for another
+	// profile.
+	ErrUnreadable = errors.New("tokencache: token record unreadable")
+	// ErrExpired means the stored record's token has expired (or is within
+	// the skew of expiring): the rotator has stalled.
+	ErrExpired = errors.New("tokencache: token record expired")
+	// ErrReadFailed means the parameter could not be read: access denied,
+	// throttling, a network error or the read's timeout.
+	ErrReadFailed = errors.New("tokencache: token record could not be read")
+)
+
+// Error is the error returned when no valid token can be served. It names
+// the profile and the parameter, never the token. Kind is one of ErrNotFound,
+// ErrUnreadable, ErrExpired or ErrReadFailed, or nil when the caller's
+// context ended first or the name is invalid; Err is the cause. errors.Is
+// matches both Kind and anything Err wraps (for example
+// context.DeadlineExceeded or *types.ParameterNotFound).
+type Error struct {
+	// Profile is the profile asked for; empty when the Source was named by
+	// parameter (Cache.Parameter).
+	Profile string
+	// Parameter is the SSM parameter name.
+	Parameter string
+	// Kind is the kind of failure (see the Err variables), or nil.
+	Kind error
+	// ExpiresAt is the stored token's expiry, for ErrExpired.
+	ExpiresAt time.Time
+	// Err is the cause, or nil.
+	Err error
+}
+
+// Error describes the failure without the token.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("tokencache: ")
+	if e.Profile != "" {
+		b.WriteString("profile ")
+		b.WriteString(strconv.Quote(e.Profile))
+		b.WriteString(" (parameter ")
+		b.WriteString(strconv.Quote(e.Parameter))
+		b.WriteString(")")
+	} else {
+		b.WriteString("parameter ")
+		b.WriteString(strconv.Quote(e.Parameter))
+	}
+	switch e.Kind {
+	case ErrNotFound:
+		b.WriteString(": token record not found; has the rotator written it?")
+	case ErrUnreadable:
+		b.WriteString(": token record unreadable")
+	case ErrExpired:
+		b.WriteString(": token record expired at ")
+		b.WriteString(e.ExpiresAt.UTC().Format(time.RFC3339))
+		b.WriteString("; the rotator has stalled")
+	case ErrReadFailed:
+		b.WriteString(": token record could not be read")
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns Kind and Err, so errors.Is and errors.As see both.
+func (e *Error) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}

@@ -1,0 +1,178 @@
+package tokencache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+)
+
+const testProfile = "aviv-caas-agency-42"
+
+// t0 is when every test starts on its fake clock.
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{now: t0} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// fakeSSM is an in-memory parameter store that counts its reads. While err
+// is set every read fails with it. When block is set, reads wait for it to
+// be closed (or for their context to end); when started is set, each read
+// sends its parameter name on it first.
+type fakeSSM struct {
+	mu      sync.Mutex
+	values  map[string]string
+	err     error
+	names   []string
+	block   chan struct{}
+	started chan string
+
+	reads atomic.Int64
+}
+
+var _ ParameterGetter = (*fakeSSM)(nil)
+
+func newFakeSSM() *fakeSSM { return &fakeSSM{values: map[string]string{}} }
+
+func (f *fakeSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	f.reads.Add(1)
+	name := aws.ToString(in.Name)
+	if f.started != nil {
+		f.started <- name
+	}
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.names = append(f.names, name)
+	if !aws.ToBool(in.WithDecryption) {
+		return nil, errors.New("fakeSSM: WithDecryption must be true")
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	v, ok := f.values[name]
+	if !ok {
+		return nil, notFound(name)
+	}
+	return &ssm.GetParameterOutput{Parameter: &types.Parameter{
+		Name: aws.String(name), Type: types.ParameterTypeSecureString, Value: aws.String(v),
+	}}, nil
+}
+
+// notFound is the error the SDK returns for a missing parameter.
+func notFound(name string) error {
+	return &smithy.OperationError{ServiceID: "SSM", OperationName: "GetParameter",
+		Err: &types.ParameterNotFound{Message: aws.String("parameter " + name + " not found")}}
+}
+
+func (f *fakeSSM) set(name, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.values[name] = value
+}
+
+func (f *fakeSSM) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *fakeSSM) readNames() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.names...)
+}
+
+// put stores a record for profile under its default parameter name.
+func (f *fakeSSM) put(t testing.TB, profile, token string, issued time.Time, lifetime time.Duration) {
+	t.Helper()
+	f.set(tokenrecord.ParameterName("", profile), record(t, profile, token, issued, lifetime))
+}
+
+// record returns the contract's JSON for a token.
+func record(t testing.TB, profile, token string, issued time.Time, lifetime time.Duration) string {
+	t.Helper()
+	b, err := tokenrecord.Marshal(tokenrecord.Record{
+		AccessToken: token, TokenType: "Bearer", Profile: profile,
+		IssuedAt: issued, ExpiresAt: issued.Add(lifetime),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// logBuffer collects JSON log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) lines() int {
+	return bytes.Count([]byte(l.String()), []byte("\n"))
+}
+
+// newTestCache returns a Cache over f on clk that logs to the returned
+// buffer. cfg's Now and Logger are replaced.
+func newTestCache(f *fakeSSM, clk *fakeClock, cfg Config) (*Cache, *logBuffer) {
+	logs := &logBuffer{}
+	cfg.Now = clk.Now
+	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	return New(f, cfg), logs
+}
+
+// mustToken is Token that fails the test on error.
+func mustToken(t *testing.T, c *Cache, profile string) string {
+	t.Helper()
+	tok, err := c.Token(context.Background(), profile)
+	if err != nil {
+		t.Fatalf("Token(%q) = %v; want a token", profile, err)
+	}
+	return tok
+}

@@ -1,0 +1,229 @@
+package tokencache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+)
+
+// Source is one cached token: a profile's (Cache.Profile) or a parameter's
+// (Cache.Parameter). Keep it, or look it up again: the lookup is cheap and
+// returns the same Source. It is safe for concurrent use.
+type Source struct {
+	c       *Cache
+	profile string // empty for a Source named by parameter
+	param   string
+	invalid error // the name is invalid: every call fails with it
+
+	cur    atomic.Pointer[entry] // nil until the first read, and after Invalidate
+	flight singleflight.Group    // one read at a time, shared by all waiting callers
+}
+
+// entry is what the last read of a parameter left. It is never modified once
+// published; a read publishes a new one.
+type entry struct {
+	token      string    // empty when no valid token was ever read (or it was invalidated)
+	expiresAt  time.Time // the token's (or an expired record's) expires_at
+	validUntil time.Time // expiresAt - skew: the token is served strictly before it
+	refreshAt  time.Time // read again from then on: maximum age, or minimum read interval after a failure
+	readAt     time.Time // when the last read ended
+	stale      bool      // token comes from an earlier read; the last one failed
+
+	kind error // the last read's failure: ErrNotFound, …; nil after a good read
+	err  error // its cause
+}
+
+// servable reports whether e's token may be served at now without a read.
+func (e *entry) servable(now time.Time) bool {
+	return now.Before(e.refreshAt) && now.Before(e.validUntil)
+}
+
+// held reports whether e records a failed read recent enough that the
+// parameter must not be read again yet.
+func (e *entry) held(now time.Time) bool {
+	return e.kind != nil && now.Before(e.refreshAt)
+}
+
+// Profile returns the profile name the Source was built for, or "" for a
+// Source named by parameter.
+func (s *Source) Profile() string { return s.profile }
+
+// Parameter returns the SSM parameter name the Source reads.
+func (s *Source) Parameter() string { return s.param }
+
+// Token returns a valid access token: from memory when the cached one is
+// valid (now + skew before expires_at) and was read less than the maximum
+// age ago; otherwise after reading the parameter, sharing the read with any
+// other callers waiting for it. If that read fails while the cached token is
+// still valid, the cached token is returned. Otherwise the error is an
+// *Error naming the profile and the parameter; see the Err variables for its
+// kinds. When ctx ends first, Token returns at once with an *Error wrapping
+// ctx.Err(), and the read goes on for the next caller.
+//
+// A hit takes no lock and does not allocate.
+func (s *Source) Token(ctx context.Context) (string, error) {
+	now := s.c.now()
+	if e := s.cur.Load(); e != nil && e.servable(now) {
+		s.c.stats.hits.Add(1)
+		if e.stale {
+			s.c.stats.stale.Add(1)
+		}
+		return e.token, nil
+	}
+	return s.miss(ctx)
+}
+
+func (s *Source) miss(ctx context.Context) (string, error) {
+	c := s.c
+	c.stats.misses.Add(1)
+	if s.invalid != nil {
+		return "", &Error{Profile: s.profile, Parameter: s.param, Err: s.invalid}
+	}
+	e := s.cur.Load()
+	if e == nil || !e.held(c.now()) {
+		if err := ctx.Err(); err != nil {
+			return "", &Error{Profile: s.profile, Parameter: s.param, Err: err}
+		}
+		ch := s.flight.DoChan("", func() (any, error) { return s.read(ctx), nil })
+		select {
+		case r := <-ch:
+			e = r.Val.(*entry)
+		case <-ctx.Done():
+			return "", &Error{Profile: s.profile, Parameter: s.param, Err: ctx.Err()}
+		}
+	}
+	if e.token != "" && c.now().Before(e.validUntil) {
+		if e.stale {
+			c.stats.stale.Add(1)
+		}
+		return e.token, nil
+	}
+	return "", s.errorFor(e)
+}
+
+// errorFor describes why e has no token to serve.
+func (s *Source) errorFor(e *entry) *Error {
+	err := &Error{Profile: s.profile, Parameter: s.param, Kind: e.kind, Err: e.err}
+	if e.kind == nil || e.kind == ErrExpired {
+		// A good read whose token has expired since, or an expired record.
+		err.Kind, err.ExpiresAt = ErrExpired, e.expiresAt
+	}
+	return err
+}
+
+// read reads the parameter once and publishes the outcome. It runs inside
+// the flight, so at most one read of a Source is in progress.
+func (s *Source) read(ctx context.Context) *entry {
+	c := s.c
+	old := s.cur.Load()
+	if now := c.now(); old != nil && (old.servable(now) || old.held(now)) {
+		return old // another flight has just read it
+	}
+
+	// The read serves every waiting caller, so the first caller's
+	// cancellation must not cut it short; its own timeout bounds it.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.readTimeout)
+	defer cancel()
+	c.stats.reads.Add(1)
+	out, err := c.client.GetParameter(rctx, &ssm.GetParameterInput{
+		Name:           aws.String(s.param),
+		WithDecryption: aws.Bool(true),
+	})
+	now := c.now()
+
+	var rec tokenrecord.Record
+	var kind error
+	var notFound *types.ParameterNotFound
+	switch {
+	case errors.As(err, &notFound):
+		kind = ErrNotFound
+	case err != nil:
+		kind, err = ErrReadFailed, fmt.Errorf("ssm GetParameter: %w", err)
+	default:
+		rec, kind, err = s.decode(out)
+		if kind == nil && !rec.ValidAt(now, c.skew) {
+			kind = ErrExpired
+		}
+	}
+
+	if kind == nil {
+		next := &entry{
+			token:      rec.AccessToken,
+			expiresAt:  rec.ExpiresAt,
+			validUntil: rec.ExpiresAt.Add(-c.skew),
+			readAt:     now,
+		}
+		next.refreshAt = next.validUntil
+		if c.maxAge > 0 {
+			next.refreshAt = now.Add(c.maxAge)
+		}
+		if old != nil && old.stale {
+			c.log.Info("tokencache: token record read again after failed reads",
+				"profile", s.profile, "parameter", s.param, "expires_at", rec.ExpiresAt)
+		}
+		s.cur.Store(next)
+		return next
+	}
+
+	c.stats.readErrors.Add(1)
+	next := &entry{
+		expiresAt: rec.ExpiresAt,
+		readAt:    now,
+		refreshAt: now.Add(c.minReadInterval),
+		kind:      kind,
+		err:       err,
+	}
+	if old != nil && old.token != "" && now.Before(old.validUntil) {
+		next.token, next.expiresAt, next.validUntil, next.stale = old.token, old.expiresAt, old.validUntil, true
+		if !old.stale {
+			c.log.Warn("tokencache: serving the cached token: reading its record failed",
+				"profile", s.profile, "parameter", s.param, "expires_at", old.expiresAt,
+				"error", s.errorFor(next).Error())
+		}
+	}
+	s.cur.Store(next)
+	return next
+}
+
+// decode parses a GetParameter answer into a record.
+func (s *Source) decode(out *ssm.GetParameterOutput) (tokenrecord.Record, error, error) {
+	if out == nil || out.Parameter == nil || out.Parameter.Value == nil {
+		return tokenrecord.Record{}, ErrUnreadable, errors.New("the parameter has no value")
+	}
+	rec, err := tokenrecord.Parse([]byte(*out.Parameter.Value))
+	if err != nil {
+		return tokenrecord.Record{}, ErrUnreadable, err
+	}
+	if s.profile != "" && rec.Profile != s.profile {
+		return tokenrecord.Record{}, ErrUnreadable, fmt.Errorf("the record is for profile %q", rec.Profile)
+	}
+	return rec, nil, nil
+}
+
+// Invalidate drops token from the cache, if the cache still holds it, so
+// that the next Token call reads the parameter again. Call it when a partner
+// API rejects token (401). It reports whether the token was dropped: false
+// when the cache holds another token (another caller has already replaced
+// it, so a burst of rejections causes one read), holds none, or read it less
+// than Config.MinReadInterval ago (a read so soon would most likely return
+// the same token, and a partner API that rejects every request must not turn
+// each request into an SSM read).
+func (s *Source) Invalidate(token string) bool {
+	e := s.cur.Load()
+	if e == nil || token == "" || e.token != token {
+		return false
+	}
+	if s.c.minReadInterval > 0 && s.c.now().Sub(e.readAt) < s.c.minReadInterval {
+		return false
+	}
+	return s.cur.CompareAndSwap(e, nil)
+}
