@@ -1,0 +1,92 @@
+package lambdatest
+
+import (
+	"bytes"
+	"io"
+	"sync"
+)
+
+// maxLineLength caps one captured line; longer output is split.
+const maxLineLength = 1 << 20
+
+// logBuffer holds the lines a function process wrote. It is safe for
+// concurrent use.
+type logBuffer struct {
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced whenever a line is added
+	tee     io.Writer     // optional copy of every line
+}
+
+func newLogBuffer(tee io.Writer) *logBuffer {
+	return &logBuffer{changed: make(chan struct{}), tee: tee}
+}
+
+func (b *logBuffer) add(line string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines = append(b.lines, line)
+	if b.tee != nil {
+		_, _ = io.WriteString(b.tee, line+"\n")
+	}
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// snapshot returns the lines from index from on, and a channel closed when
+// another line arrives.
+func (b *logBuffer) snapshot(from int) ([]string, chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if from > len(b.lines) {
+		from = len(b.lines)
+	}
+	return append([]string(nil), b.lines[from:]...), b.changed
+}
+
+// tail returns the last n lines.
+func (b *logBuffer) tail(n int) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	from := max(len(b.lines)-n, 0)
+	return append([]string(nil), b.lines[from:]...)
+}
+
+// lineWriter splits one output stream into lines for a logBuffer. os/exec
+// calls Write from one goroutine per stream; flush runs after that goroutine
+// has finished.
+type lineWriter struct {
+	buf     *logBuffer
+	partial []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.partial = append(w.partial, p...)
+			if len(w.partial) >= maxLineLength {
+				w.flush()
+			}
+			break
+		}
+		w.partial = append(w.partial, p[:i]...)
+		w.emit()
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// flush emits an unterminated last line, if any.
+func (w *lineWriter) flush() {
+	if len(w.partial) > 0 {
+		w.emit()
+	}
+}
+
+// emit adds the buffered line, without a trailing CR, and empties the buffer.
+func (w *lineWriter) emit() {
+	w.buf.add(string(bytes.TrimSuffix(w.partial, []byte("\r"))))
+	w.partial = w.partial[:0]
+}
