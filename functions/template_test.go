@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,8 +22,10 @@ import (
 // fire.
 
 const (
-	templatePath = "../template.yaml"
-	makefilePath = "../Makefile"
+	templatePath  = "../template.yaml"
+	makefilePath  = "../Makefile"
+	samconfigPath = "../samconfig.toml"
+	profilesDir   = "rotator/profiles"
 
 	rotatorID = "RotatorFunction"
 	readerID  = "TokenReaderPolicy"
@@ -1338,5 +1341,138 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			}
 			t.Errorf("after %q, templateProblems = %q; want one containing %q", tt.name, problems, tt.want)
 		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// samconfig.toml
+// ---------------------------------------------------------------------------
+
+var overrideToken = regexp.MustCompile(`^\s*([A-Za-z0-9]+)=("(?:[^"\\]|\\.)*"|[^\s"]+)`)
+
+// parseOverrides reads sam's parameter_overrides string:
+// Key="value with spaces" Key2=value2.
+func parseOverrides(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for strings.TrimSpace(s) != "" {
+		m := overrideToken.FindStringSubmatch(s)
+		if m == nil {
+			return nil, fmt.Errorf("cannot read %q", s)
+		}
+		v := m[2]
+		if strings.HasPrefix(v, `"`) {
+			v = strings.ReplaceAll(strings.Trim(v, `"`), `\"`, `"`)
+		}
+		out[m[1]] = v
+		s = s[len(m[0]):]
+	}
+	return out, nil
+}
+
+// TestTemplateSamconfig checks that every environment in samconfig.toml
+// deploys with capabilities, an S3 bucket and parameter overrides that
+// template.yaml accepts, and that production asks before it changes.
+func TestTemplateSamconfig(t *testing.T) {
+	tpl := loadTemplate(t)
+	var cfg map[string]map[string]map[string]map[string]any
+	if _, err := toml.DecodeFile(samconfigPath, &cfg); err != nil {
+		t.Fatalf("decode %s: %v", samconfigPath, err)
+	}
+	stacks := map[string]string{}
+	for _, env := range []string{"default", "sandbox", "production"} {
+		t.Run(env, func(t *testing.T) {
+			deploy := cfg[env]["deploy"]["parameters"]
+			if deploy == nil {
+				t.Fatalf("[%s.deploy.parameters] missing", env)
+			}
+			stack, _ := deploy["stack_name"].(string)
+			stacks[env] = stack
+			if stack == "" || deploy["region"] == nil {
+				t.Errorf("[%s.deploy.parameters] stack_name = %q, region = %v; want both set", env, stack, deploy["region"])
+			}
+			if caps := fmt.Sprint(deploy["capabilities"]); !strings.Contains(caps, "CAPABILITY_IAM") {
+				t.Errorf("[%s.deploy.parameters] capabilities = %s; want CAPABILITY_IAM (the stack creates roles and a managed policy)", env, caps)
+			}
+			if deploy["resolve_s3"] != true {
+				t.Errorf("[%s.deploy.parameters] resolve_s3 = %v; want true", env, deploy["resolve_s3"])
+			}
+			if env == "production" && deploy["confirm_changeset"] != true {
+				t.Errorf("[production.deploy.parameters] confirm_changeset = %v; want true", deploy["confirm_changeset"])
+			}
+			wantEnv := env
+			if env == "default" {
+				wantEnv = "sandbox"
+			}
+			for _, cmd := range []string{"deploy", "local_invoke"} {
+				raw, ok := cfg[env][cmd]["parameters"]["parameter_overrides"].(string)
+				if !ok {
+					t.Errorf("[%s.%s.parameters] parameter_overrides missing", env, cmd)
+					continue
+				}
+				overrides, err := parseOverrides(raw)
+				if err != nil {
+					t.Errorf("[%s.%s.parameters] parameter_overrides: %v", env, cmd, err)
+					continue
+				}
+				if got := overrides["EnvironmentName"]; got != wantEnv {
+					t.Errorf("[%s.%s.parameters] EnvironmentName = %q; want %q", env, cmd, got, wantEnv)
+				}
+				for k, v := range overrides {
+					checkParameterValue(t, tpl, fmt.Sprintf("[%s.%s.parameters] %s", env, cmd, k), k, v)
+				}
+				if cmd == "deploy" {
+					checkConsumerProfile(t, wantEnv, overrides["ConsumerProfile"])
+				}
+			}
+		})
+	}
+	if stacks["sandbox"] == stacks["production"] || stacks["default"] != stacks["sandbox"] {
+		t.Errorf("stack names = %v; want default and sandbox the same, production different", stacks)
+	}
+}
+
+// checkParameterValue reports a value template.yaml would refuse.
+func checkParameterValue(t *testing.T, tpl map[string]any, where, name, value string) {
+	t.Helper()
+	p := getMap(tpl, "Parameters", name)
+	if p == nil {
+		t.Errorf("%s: template.yaml has no parameter %s", where, name)
+		return
+	}
+	if allowed, ok := p["AllowedValues"].([]any); ok && !slices.Contains(strings1(allowed), value) {
+		t.Errorf("%s = %q; want one of %v", where, value, allowed)
+	}
+	if pat, ok := p["AllowedPattern"].(string); ok && !regexp.MustCompile("^(?:"+pat+")$").MatchString(value) {
+		t.Errorf("%s = %q; does not match AllowedPattern %q", where, value, pat)
+	}
+}
+
+// checkConsumerProfile reports a ConsumerProfile that the environment's
+// profiles document (when it exists yet) does not define.
+func checkConsumerProfile(t *testing.T, env, profile string) {
+	t.Helper()
+	path := profilesDir + "/" + env + ".yaml"
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		t.Logf("%s does not exist yet; ConsumerProfile %q not cross-checked", path, profile)
+		return
+	}
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	var doc struct {
+		Profiles []struct {
+			Name string `yaml:"name"`
+		} `yaml:"profiles"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	var names []string
+	for _, p := range doc.Profiles {
+		names = append(names, p.Name)
+	}
+	if profile != "" && !slices.Contains(names, profile) {
+		t.Errorf("ConsumerProfile %q for %s is not in %s (profiles: %v)", profile, env, path, names)
 	}
 }
