@@ -64,11 +64,17 @@ type outcome struct {
 // apiServer is the fake Runtime API. It hands queued invocations to the
 // runtime's GET /next and matches answers to them by request id.
 type apiServer struct {
-	srv      *http.Server
-	ln       net.Listener
-	addr     string // host:port for AWS_LAMBDA_RUNTIME_API
-	served   chan struct{}
-	handlers sync.WaitGroup
+	srv    *http.Server
+	ln     net.Listener
+	addr   string // host:port for AWS_LAMBDA_RUNTIME_API
+	served chan struct{}
+
+	// Handlers in progress, so that close can wait for them. (A WaitGroup
+	// would race: a request may arrive while close waits.)
+	hmu      sync.Mutex
+	active   int
+	shutdown bool
+	idle     chan struct{} // closed when shutdown and no handler is active
 
 	queue   chan *invocation // unbuffered: a send completes when a GET /next takes it
 	closing chan struct{}    // closed by close
@@ -94,6 +100,7 @@ func newAPIServer(functionName string) (*apiServer, error) {
 		ln:           ln,
 		addr:         ln.Addr().String(),
 		served:       make(chan struct{}),
+		idle:         make(chan struct{}),
 		queue:        make(chan *invocation),
 		closing:      make(chan struct{}),
 		ready:        make(chan struct{}),
@@ -110,8 +117,11 @@ func newAPIServer(functionName string) (*apiServer, error) {
 	mux.HandleFunc("GET /2020-01-01/extension/event/next", s.extensionNext)
 	s.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s.handlers.Add(1)
-			defer s.handlers.Done()
+			if !s.enter() {
+				writeAPIError(w, http.StatusServiceUnavailable, "Runtime.Closed", "lambdatest: the runtime is closing")
+				return
+			}
+			defer s.leave()
 			mux.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -128,7 +138,34 @@ func (s *apiServer) close() {
 	close(s.closing)
 	_ = s.srv.Close()
 	<-s.served
-	s.handlers.Wait()
+	s.hmu.Lock()
+	s.shutdown = true
+	wait := s.active > 0
+	s.hmu.Unlock()
+	if wait {
+		<-s.idle
+	}
+}
+
+// enter counts a handler in, unless the server is shut down.
+func (s *apiServer) enter() bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.active++
+	return true
+}
+
+// leave counts a handler out.
+func (s *apiServer) leave() {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	s.active--
+	if s.shutdown && s.active == 0 {
+		close(s.idle)
+	}
 }
 
 // firstNextAt returns when the runtime first asked for an invocation, or the

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -567,5 +568,35 @@ func lambdatestGoroutines() []string {
 			return left
 		}
 		runtime.Gosched()
+	}
+}
+
+// failedTB is a test that has failed, recording what Start does at cleanup.
+type failedTB struct {
+	testing.TB
+	cleanups []func()
+	logged   []string
+}
+
+func (f *failedTB) Helper()           {}
+func (f *failedTB) Failed() bool      { return true }
+func (f *failedTB) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
+func (f *failedTB) Log(args ...any)   { f.logged = append(f.logged, fmt.Sprint(args...)) }
+func (f *failedTB) Logf(format string, args ...any) {
+	f.logged = append(f.logged, fmt.Sprintf(format, args...))
+}
+
+func TestStartLogsTheOutputOfAFailedTest(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	tb := &failedTB{TB: t}
+	r := lambdatest.Start(tb, lambdatest.Build(t, echoPkg), nil)
+	invokeEcho(ctx, t, r, `{"log":"clue for the failure"}`)
+	for i := len(tb.cleanups) - 1; i >= 0; i-- {
+		tb.cleanups[i]()
+	}
+	if len(tb.logged) != 1 || !strings.HasPrefix(tb.logged[0], "lambdatest: output of ") ||
+		!strings.Contains(tb.logged[0], "\n\tclue for the failure") {
+		t.Errorf("a failed test logged %q; want the function's output", tb.logged)
 	}
 }

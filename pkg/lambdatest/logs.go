@@ -65,13 +65,19 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			w.partial = append(w.partial, p...)
-			if len(w.partial) >= maxLineLength {
-				w.flush()
-			}
-			break
+			i = len(p)
+		}
+		if room := maxLineLength - len(w.partial); i > room {
+			// Split an over-long line rather than hold it all.
+			w.partial = append(w.partial, p[:room]...)
+			w.emit()
+			p = p[room:]
+			continue
 		}
 		w.partial = append(w.partial, p[:i]...)
+		if i == len(p) {
+			break
+		}
 		w.emit()
 		p = p[i+1:]
 	}
