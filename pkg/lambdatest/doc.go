@@ -24,6 +24,21 @@
 // and the result is a Sandbox.Timedout error), refuses responses larger than
 // 6 MiB, and stops a process that reported an init error.
 //
+// An end-to-end test:
+//
+//	func TestRotatorRefreshesDueTokens(t *testing.T) {
+//		moto := mototest.Start(t)
+//		rt := lambdatest.Start(t, lambdatest.Build(t, "./functions/rotator"),
+//			[]string{"AWS_ENDPOINT_URL=" + moto.URL, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test"},
+//			lambdatest.WithTimeout(60*time.Second))
+//		res, err := rt.Invoke(t.Context(), scheduledEvent)
+//		if err != nil || res.Err != nil {
+//			t.Fatalf("Invoke = %v, %v", res.Err, err) // err says how the process ended
+//		}
+//		rt.Close() // all output is in after Close
+//		for _, line := range rt.Logs() { /* check JSON lines, scan for secrets */ }
+//	}
+//
 // A Runtime is safe for concurrent use by several goroutines; invocations are
 // delivered one at a time, in the order they are queued.
 package lambdatest

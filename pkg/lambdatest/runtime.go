@@ -1,6 +1,7 @@
 package lambdatest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -461,7 +462,7 @@ func (r *Runtime) Do(ctx context.Context, req Request) (Result, error) {
 
 	inv := &invocation{
 		id:              newUUID(),
-		payload:         req.Payload,
+		payload:         bytes.Clone(req.Payload),
 		timeout:         r.cfg.timeout,
 		functionARN:     r.arn,
 		traceID:         req.TraceID,
