@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
+)
+
+// Defaults of the optional environment variables.
+const (
+	defaultNamespace   = "OAuthTokenRotator"
+	defaultEnvironment = "local"
+)
+
+// Config is the function's configuration, read from its environment once at
+// init.
+type Config struct {
+	// Profile is the profile whose token the function uses (PROFILE,
+	// required).
+	Profile string
+	// BaseURL is the partner API's base URL (API_BASE_URL, required): https,
+	// or http to a loopback host (127.0.0.0/8, ::1, localhost). Event paths
+	// are appended to its path.
+	BaseURL *url.URL
+	// UserAgent is sent with every request (USER_AGENT, optional; default
+	// version.UserAgent("consumer")).
+	UserAgent string
+	// ParameterPrefix is where the rotator writes token records
+	// (TOKEN_PARAMETER_PREFIX, optional; default tokenrecord.DefaultPrefix).
+	ParameterPrefix string
+	// Namespace is the CloudWatch namespace of the metrics
+	// (METRICS_NAMESPACE, optional; default "OAuthTokenRotator").
+	Namespace string
+	// Environment is the Environment dimension of the metrics (ENVIRONMENT,
+	// optional; default "local").
+	Environment string
+}
+
+// ConfigFromEnv reads the configuration with getenv (os.Getenv in main). It
+// reports every invalid variable at once, each error naming its variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		Profile:         strings.TrimSpace(getenv("PROFILE")),
+		UserAgent:       strings.TrimSpace(getenv("USER_AGENT")),
+		ParameterPrefix: strings.TrimSpace(getenv("TOKEN_PARAMETER_PREFIX")),
+		Namespace:       strings.TrimSpace(getenv("METRICS_NAMESPACE")),
+		Environment:     strings.TrimSpace(getenv("ENVIRONMENT")),
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = version.UserAgent("consumer")
+	}
+	if cfg.ParameterPrefix == "" {
+		cfg.ParameterPrefix = tokenrecord.DefaultPrefix
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = defaultNamespace
+	}
+	if cfg.Environment == "" {
+		cfg.Environment = defaultEnvironment
+	}
+
+	var errs []error
+	bad := func(variable, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("consumer: %s %s", variable, fmt.Sprintf(format, args...)))
+	}
+	switch {
+	case cfg.Profile == "":
+		bad("PROFILE", "is required: the profile whose token this function uses")
+	case !onlyChars(cfg.Profile, ".-_"):
+		bad("PROFILE", "%q is not a profile name: use letters, digits, '.', '_' and '-'", cfg.Profile)
+	}
+	var err error
+	if cfg.BaseURL, err = parseBaseURL(getenv("API_BASE_URL")); err != nil {
+		bad("API_BASE_URL", "%v", err)
+	}
+	if !printable(cfg.UserAgent) {
+		bad("USER_AGENT", "contains control characters")
+	}
+	if !strings.HasPrefix(cfg.ParameterPrefix, "/") || !onlyChars(cfg.ParameterPrefix, ".-_/") {
+		bad("TOKEN_PARAMETER_PREFIX", "%q must start with '/' and hold only letters, digits, '.', '_', '-' and '/'", cfg.ParameterPrefix)
+	}
+	if !onlyChars(cfg.Namespace, ".-_/#:") {
+		bad("METRICS_NAMESPACE", "%q may hold only letters, digits and . - _ / # :", cfg.Namespace)
+	}
+	if !printable(cfg.Environment) {
+		bad("ENVIRONMENT", "contains control characters")
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// parseBaseURL checks API_BASE_URL: an absolute http(s) URL without
+// credentials, query or fragment, https unless the host is loopback.
+func parseBaseURL(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("is required: the partner API's base URL, for example https://api.example.com")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, errors.New("must be an absolute http(s) URL such as https://api.example.com")
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q must not contain credentials", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q must not have a query or fragment", u.Redacted())
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%q must use https (http is accepted only for loopback hosts)", u.Redacted())
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	return u, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address
+// (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// onlyChars reports whether s is non-empty and holds only ASCII letters,
+// digits and the runes in extra.
+func onlyChars(s, extra string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(extra, r)) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// printable reports whether s has no control characters (so it is safe in
+// a header or a metric dimension).
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,56 @@
+// Command consumer is the example consumer Lambda function: it calls a
+// partner API with the token the rotator keeps in SSM Parameter Store, read
+// through the in-memory cache of package tokencache, and never asks a token
+// endpoint for a token.
+//
+// Environment: PROFILE and API_BASE_URL (required), USER_AGENT,
+// TOKEN_PARAMETER_PREFIX (default /oauth-tokens), METRICS_NAMESPACE (default
+// OAuthTokenRotator) and ENVIRONMENT (default local). The AWS SDK's own
+// variables apply, AWS_ENDPOINT_URL included.
+//
+// Event {"method": "GET", "path": "/…", "body": "…"}; answer
+// {"status": 200, "body": "…"}. Each invocation writes one CloudWatch
+// Embedded Metric Format line on stdout with the cache's counters.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	h, err := setup(context.Background(), os.Getenv, os.Stdout, logger)
+	if err != nil {
+		logger.Error("consumer: init failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+// setup builds the Handler once per process, outside the handler, so that
+// its cache survives warm invocations.
+func setup(ctx context.Context, getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*Handler, error) {
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx) // honours AWS_ENDPOINT_URL(_SSM)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
+	}
+	cache := tokencache.New(ssm.NewFromConfig(awsCfg), tokencache.Config{
+		Prefix: cfg.ParameterPrefix,
+		Logger: logger,
+	})
+	return NewHandler(cfg, cache, nil, metrics), nil
+}
