@@ -1,0 +1,430 @@
+// Package oauthtest is an httptest-style fake OAuth 2.0 token endpoint that
+// behaves like the partner providers this project serves, plus a fake
+// partner API that accepts only the tokens it issued. Tests, benchmarks and
+// the local demo use it.
+//
+// Each Provider validates requests as the real one documents: AVIV's
+// endpoints require the right audience (and intermediary_id for CaaS),
+// Pliant requires its audience, the partner API requires
+// Accept: application/json. Every provider rejects unknown clients with 401
+// invalid_client and requests without a User-Agent with 400.
+//
+// Faults (status codes, bodies, delays, dropped connections) can be queued
+// for the next requests. A Server is safe for concurrent use.
+package oauthtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Provider describes how one token endpoint behaves.
+type Provider struct {
+	// Name identifies the provider; the endpoint is served at Path under
+	// "/<Name>".
+	Name string
+	// Path is the token path, such as "/oauth/token".
+	Path string
+	// Audiences lists the accepted audiences. When not empty, a request
+	// must carry one of them.
+	Audiences []string
+	// RequiredParams are body fields that must be present and non-empty.
+	RequiredParams []string
+	// RequireAccept demands Accept: application/json.
+	RequireAccept bool
+	// JSONOnly refuses form bodies.
+	JSONOnly bool
+	// ExpiresIn is the token lifetime in seconds.
+	ExpiresIn int
+	// ExpiresInString sends expires_in as a JSON string.
+	ExpiresInString bool
+}
+
+// The providers of ../shared/providers, as Provider values.
+var (
+	AVIVSeekerLeads = Provider{Name: "aviv-leads", Path: "/oauth/token", ExpiresIn: 86400,
+		Audiences: []string{"https://api.aviv-group.com/seeker-leads-ingest-de/v1", "https://api.aviv-group.com/sandbox/seeker-leads-ingest-de/v1"}}
+	AVIVCaaS = Provider{Name: "aviv-caas", Path: "/oauth/token", ExpiresIn: 86400, RequiredParams: []string{"intermediary_id"},
+		Audiences: []string{"https://api.aviv-group.com/caas/v3", "https://api.aviv-group.com/sandbox/caas/v3"}}
+	Pliant = Provider{Name: "pliant", Path: "/oauth/token", ExpiresIn: 36000,
+		Audiences: []string{"api.getpliant.com/api/integration", "api.staging.v2.infinnitytest.com/api/integration"}}
+	PartnerAPI = Provider{Name: "partner", Path: "/api/oauth/token", ExpiresIn: 3600, RequireAccept: true, JSONOnly: true, ExpiresInString: false}
+)
+
+// Providers returns the four providers.
+func Providers() []Provider { return []Provider{AVIVSeekerLeads, AVIVCaaS, Pliant, PartnerAPI} }
+
+// Fault is a scripted answer for the next Times requests to a provider
+// (any provider when Provider is empty).
+type Fault struct {
+	Provider string
+	Times    int               // how many requests it answers (default 1)
+	Status   int               // HTTP status; 0 with Drop closes the connection
+	Body     string            // raw body
+	Header   map[string]string // extra response headers (Retry-After, Location…)
+	Delay    time.Duration     // wait before answering (or until the request ends)
+	Drop     bool              // close the connection without an answer
+}
+
+// Issued is a token the server handed out.
+type Issued struct {
+	Token     string
+	Provider  string
+	ClientID  string
+	Audience  string
+	Params    map[string]string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	Revoked   bool
+}
+
+// Recorded is one token request as the server saw it (without the secret).
+type Recorded struct {
+	Provider    string
+	ClientID    string
+	SecretOK    bool
+	Audience    string
+	Scope       string
+	Params      map[string]string
+	ContentType string
+	Accept      string
+	UserAgent   string
+	Status      int
+}
+
+// Server is a running fake. Close it when done.
+type Server struct {
+	// URL is the base URL, such as http://127.0.0.1:40123.
+	URL string
+	// Now is the clock for expiry; nil means time.Now.
+	Now func() time.Time
+
+	srv       *httptest.Server
+	providers map[string]Provider
+
+	mu       sync.Mutex
+	clients  map[string]string
+	faults   []Fault
+	requests []Recorded
+	issued   map[string]*Issued
+	apiCalls int
+}
+
+// NewServer starts a fake with the given providers (all four when none).
+func NewServer(providers ...Provider) *Server {
+	if len(providers) == 0 {
+		providers = Providers()
+	}
+	s := &Server{providers: map[string]Provider{}, clients: map[string]string{}, issued: map[string]*Issued{}}
+	mux := http.NewServeMux()
+	for _, p := range providers {
+		s.providers[p.Name] = p
+		mux.HandleFunc("/"+p.Name+p.Path, func(w http.ResponseWriter, r *http.Request) { s.token(p, w, r) })
+	}
+	mux.HandleFunc("/api/", s.api)
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// TokenURL returns the token endpoint of the named provider.
+func (s *Server) TokenURL(provider string) string {
+	p, ok := s.providers[provider]
+	if !ok {
+		panic("oauthtest: unknown provider " + provider)
+	}
+	return s.URL + "/" + p.Name + p.Path
+}
+
+// APIURL is the base URL of the fake partner API, which accepts only valid
+// tokens issued here: GET/POST <APIURL>/anything answers 200 with JSON
+// describing the caller, or 401.
+func (s *Server) APIURL() string { return s.URL + "/api" }
+
+// AddClient registers a client id and secret.
+func (s *Server) AddClient(id, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[id] = secret
+}
+
+// Inject queues a fault.
+func (s *Server) Inject(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f)
+}
+
+// Requests returns every token request seen so far.
+func (s *Server) Requests() []Recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// RequestCount returns how many token requests were seen.
+func (s *Server) RequestCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.requests)
+}
+
+// APICalls returns how many partner-API calls were seen.
+func (s *Server) APICalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.apiCalls
+}
+
+// IssuedTokens returns every token handed out, oldest first.
+func (s *Server) IssuedTokens() []Issued {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Issued, 0, len(s.issued))
+	for _, i := range s.issued {
+		out = append(out, *i)
+	}
+	slices.SortFunc(out, func(a, b Issued) int { return a.IssuedAt.Compare(b.IssuedAt) })
+	return out
+}
+
+// Revoke makes the partner API reject a token, as a provider that revoked it.
+func (s *Server) Revoke(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.issued[token]; ok {
+		i.Revoked = true
+	}
+}
+
+// Valid reports whether token was issued here and is neither revoked nor
+// expired.
+func (s *Server) Valid(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.issued[token]
+	return ok && !i.Revoked && s.now().Before(i.ExpiresAt)
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) takeFault(provider string) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.Provider == "" || f.Provider == provider {
+			f.Times--
+			if f.Times <= 0 {
+				s.faults = slices.Delete(s.faults, i, i+1)
+			} else {
+				s.faults[i] = f
+			}
+			return f, true
+		}
+	}
+	return Fault{}, false
+}
+
+func (s *Server) token(p Provider, w http.ResponseWriter, r *http.Request) {
+	rec := Recorded{Provider: p.Name, ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent")}
+	f, faulted := s.takeFault(p.Name)
+	status, body := s.answer(p, r, &rec, !faulted)
+	if faulted {
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-r.Context().Done():
+			}
+		}
+		if f.Drop {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+				}
+			}
+			rec.Status = -1
+			s.record(rec)
+			return
+		}
+		for k, v := range f.Header {
+			w.Header().Set(k, v)
+		}
+		status, body = f.Status, []byte(f.Body)
+	}
+	rec.Status = status
+	s.record(rec)
+	if len(body) > 0 && body[0] == '{' {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+
+func (s *Server) record(rec Recorded) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, rec)
+}
+
+func oauthErr(code, desc string) []byte {
+	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
+	return b
+}
+
+// answer validates the request as the provider would and issues a token.
+// A token is issued only when issue is true (no fault replaces the answer).
+func (s *Server) answer(p Provider, r *http.Request, rec *Recorded, issue bool) (int, []byte) {
+	if r.Method != http.MethodPost {
+		return http.StatusMethodNotAllowed, oauthErr("invalid_request", "POST required")
+	}
+	if r.Header.Get("User-Agent") == "" {
+		return http.StatusBadRequest, oauthErr("invalid_request", "User-Agent header required")
+	}
+	if p.RequireAccept && !strings.Contains(r.Header.Get("Accept"), "application/json") {
+		return http.StatusNotAcceptable, oauthErr("invalid_request", "Accept: application/json required")
+	}
+	fields, err := readFields(r, p.JSONOnly)
+	if err != nil {
+		return http.StatusBadRequest, oauthErr("invalid_request", err.Error())
+	}
+	rec.ClientID = fields["client_id"]
+	rec.Audience = fields["audience"]
+	rec.Scope = fields["scope"]
+	rec.Params = map[string]string{}
+	for k, v := range fields {
+		switch k {
+		case "client_id", "client_secret", "audience", "scope", "grant_type":
+		default:
+			rec.Params[k] = v
+		}
+	}
+	if fields["grant_type"] != "client_credentials" {
+		return http.StatusBadRequest, oauthErr("unsupported_grant_type", "grant_type must be client_credentials")
+	}
+	s.mu.Lock()
+	secret, known := s.clients[fields["client_id"]]
+	s.mu.Unlock()
+	rec.SecretOK = known && secret == fields["client_secret"]
+	if !rec.SecretOK {
+		return http.StatusUnauthorized, oauthErr("invalid_client", "Unauthorized")
+	}
+	if len(p.Audiences) > 0 && !slices.Contains(p.Audiences, fields["audience"]) {
+		return http.StatusForbidden, oauthErr("access_denied", "Service not enabled within domain: "+fields["audience"])
+	}
+	for _, name := range p.RequiredParams {
+		if fields[name] == "" {
+			return http.StatusBadRequest, oauthErr("invalid_request", name+" is required")
+		}
+	}
+	if !issue {
+		return http.StatusOK, nil
+	}
+	tok := newToken(p.Name)
+	now := s.now()
+	s.mu.Lock()
+	s.issued[tok] = &Issued{Token: tok, Provider: p.Name, ClientID: fields["client_id"], Audience: fields["audience"], Params: rec.Params,
+		IssuedAt: now, ExpiresAt: now.Add(time.Duration(p.ExpiresIn) * time.Second)}
+	s.mu.Unlock()
+	var exp any = p.ExpiresIn
+	if p.ExpiresInString {
+		exp = fmt.Sprint(p.ExpiresIn)
+	}
+	b, _ := json.Marshal(map[string]any{"access_token": tok, "expires_in": exp, "token_type": "Bearer"})
+	return http.StatusOK, b
+}
+
+func readFields(r *http.Request, jsonOnly bool) (map[string]string, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %v", err)
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("body is not JSON")
+		}
+		out := map[string]string{}
+		for k, v := range m {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("%s must be a string", k)
+			}
+			out[k] = s
+		}
+		return out, nil
+	case "application/x-www-form-urlencoded":
+		if jsonOnly {
+			return nil, fmt.Errorf("Content-Type must be application/json")
+		}
+		v, err := url.ParseQuery(string(data))
+		if err != nil {
+			return nil, fmt.Errorf("body is not a form")
+		}
+		out := map[string]string{}
+		for k := range v {
+			out[k] = v.Get(k)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("unsupported Content-Type %q", mt)
+	}
+}
+
+func newToken(provider string) string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "tok_" + strings.ReplaceAll(provider, "-", "") + "_" + hex.EncodeToString(b)
+}
+
+// api is the fake partner API: it requires a valid Bearer token it issued
+// and a User-Agent, as AVIV's firewall does.
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.apiCalls++
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if r.Header.Get("User-Agent") == "" {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"message":"blocked: User-Agent required"}`)
+		return
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || !s.Valid(tok) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"message":"invalid or expired token"}`)
+		return
+	}
+	s.mu.Lock()
+	i := *s.issued[tok]
+	s.mu.Unlock()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	out, _ := json.Marshal(map[string]any{"ok": true, "method": r.Method, "path": strings.TrimPrefix(r.URL.Path, "/api"),
+		"provider": i.Provider, "audience": i.Audience, "params": i.Params, "body_bytes": len(body)})
+	_, _ = w.Write(out)
+}
