@@ -45,11 +45,17 @@ func TestGet(t *testing.T) {
 		{"binary", func(string) (*secretsmanager.GetSecretValueOutput, error) {
 			return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte(secret)}, nil
 		}, Credentials{}, ErrMalformed, "binary secret"},
-		{"malformed json", func(string) (*secretsmanager.GetSecretValueOutput, error) { return str(`{"client_id":"id","client_secret":"` + secret) }, Credentials{}, ErrMalformed, "not a JSON object"},
+		{"malformed json", func(string) (*secretsmanager.GetSecretValueOutput, error) {
+			return str(`{"client_id":"id","client_secret":"` + secret)
+		}, Credentials{}, ErrMalformed, "not a JSON object"},
 		{"plain string", func(string) (*secretsmanager.GetSecretValueOutput, error) { return str(secret) }, Credentials{}, ErrMalformed, "not a JSON object"},
-		{"wrong type", func(string) (*secretsmanager.GetSecretValueOutput, error) { return str(`{"client_id":1,"client_secret":"` + secret + `"}`) }, Credentials{}, ErrMalformed, "not a JSON object"},
+		{"wrong type", func(string) (*secretsmanager.GetSecretValueOutput, error) {
+			return str(`{"client_id":1,"client_secret":"` + secret + `"}`)
+		}, Credentials{}, ErrMalformed, "not a JSON object"},
 		{"no client_secret", func(string) (*secretsmanager.GetSecretValueOutput, error) { return str(`{"client_id":"id"}`) }, Credentials{}, ErrMalformed, "client_secret is missing"},
-		{"empty client_id", func(string) (*secretsmanager.GetSecretValueOutput, error) { return str(`{"client_id":"","client_secret":"` + secret + `"}`) }, Credentials{}, ErrMalformed, "client_id is missing"},
+		{"empty client_id", func(string) (*secretsmanager.GetSecretValueOutput, error) {
+			return str(`{"client_id":"","client_secret":"` + secret + `"}`)
+		}, Credentials{}, ErrMalformed, "client_id is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -282,7 +282,6 @@ func (s *Server) token(p Provider, w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-
 func (s *Server) record(rec Recorded) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
