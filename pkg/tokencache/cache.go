@@ -96,8 +96,28 @@ type Cache struct {
 // registry maps names to their Sources. It is never modified once
 // published; a registration publishes a copy.
 type registry struct {
+	// first holds the first few profiles registered, which most processes
+	// (one or two profiles each) find by comparing names, without hashing
+	// the name for a map lookup.
+	first    []*Source
 	profiles map[string]*Source
 	params   map[string]*Source
+}
+
+// maxFirst is how many profiles registry.first holds.
+const maxFirst = 4
+
+// profile returns the Source registered for a profile name, or nil.
+func (r *registry) profile(name string) *Source {
+	for _, s := range r.first {
+		if s.profile == name {
+			return s
+		}
+	}
+	if len(r.first) < maxFirst {
+		return nil // every profile is in first
+	}
+	return r.profiles[name]
 }
 
 // New returns a Cache that reads token records with client, which must not
@@ -153,7 +173,7 @@ func (c *Cache) Token(ctx context.Context, profile string) (string, error) {
 // refused as unreadable. A name that is not a valid profile name (letters,
 // digits, '.', '_' and '-') gives a Source whose every Token call fails.
 func (c *Cache) Profile(name string) *Source {
-	if s := c.reg.Load().profiles[name]; s != nil {
+	if s := c.reg.Load().profile(name); s != nil {
 		return s
 	}
 	if err := checkProfileName(name); err != nil {
@@ -188,10 +208,13 @@ func (c *Cache) register(name, param string, byProfile bool) *Source {
 		return s // registered while we waited for the lock
 	}
 	s := &Source{c: c, param: param}
+	next := &registry{first: old.first, profiles: old.profiles, params: old.params}
 	if byProfile {
 		s.profile = name
+		if len(old.first) < maxFirst {
+			next.first = append(old.first[:len(old.first):len(old.first)], s)
+		}
 	}
-	next := &registry{profiles: old.profiles, params: old.params}
 	cp := make(map[string]*Source, len(m)+1)
 	for k, v := range m {
 		cp[k] = v

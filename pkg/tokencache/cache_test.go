@@ -3,6 +3,7 @@ package tokencache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -68,6 +69,17 @@ func TestSameSourceForSameName(t *testing.T) {
 	}
 	if got, want := c.Profile("p1").Parameter(), "/oauth-tokens/p1"; got != want {
 		t.Errorf("Profile(%q).Parameter() = %q; want %q", "p1", got, want)
+	}
+	// More profiles than the registry keeps in its short list.
+	sources := map[string]*Source{}
+	for i := range 3 * maxFirst {
+		name := fmt.Sprintf("agency-%d", i)
+		sources[name] = c.Profile(name)
+	}
+	for name, want := range sources {
+		if got := c.Profile(name); got != want || got.Profile() != name {
+			t.Errorf("Profile(%q) = %p (profile %q); want %p, the Source registered first", name, got, got.Profile(), want)
+		}
 	}
 }
 
