@@ -63,7 +63,7 @@ type Config struct {
 	MinReadInterval time.Duration
 	// ReadTimeout bounds one shared GetParameter call, SDK retries
 	// included. It is independent of the callers' contexts, which may end
-	// sooner. Zero means DefaultReadTimeout.
+	// sooner. Zero or negative means DefaultReadTimeout.
 	ReadTimeout time.Duration
 	// Logger receives a warning when a cached token is served because a
 	// read failed (once per run of failures), and a note when reads succeed
