@@ -1,0 +1,201 @@
+// Package tokenstore reads and writes token records in SSM Parameter Store.
+//
+// Records are SecureString parameters. Writes choose the tier from the
+// value's size (Standard up to 4 KiB, Advanced up to 8 KiB, an error above:
+// moto does not enforce these limits, so this package does), overwrite the
+// previous version and use a customer-managed KMS key when one is given.
+// Reads are batched: GetParameters takes at most 10 names per call.
+//
+// Leases (Lock) keep two rotator runs from fetching the same profile at
+// once: a lease is a parameter created with Overwrite=false, which SSM
+// creates atomically, so only one run can hold it.
+//
+// A Store is safe for concurrent use if its API is.
+package tokenstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+)
+
+// API is the SSM operations the store uses; *ssm.Client satisfies it.
+type API interface {
+	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
+}
+
+var _ API = (*ssm.Client)(nil)
+
+// Size limits of SSM parameter values.
+const (
+	StandardLimit = 4096
+	AdvancedLimit = 8192
+	// BatchSize is the most names one GetParameters call accepts.
+	BatchSize = 10
+)
+
+// ErrTooLarge is returned for a record over AdvancedLimit.
+var ErrTooLarge = errors.New("tokenstore: record exceeds the 8 KiB limit of an Advanced parameter")
+
+// ErrLocked is returned by Lock when another run holds the lease.
+var ErrLocked = errors.New("tokenstore: another rotator run holds the lease")
+
+// Store reads and writes records.
+type Store struct {
+	API API
+	// KeyID is the KMS key for SecureStrings; empty means the account's
+	// aws/ssm key.
+	KeyID string
+}
+
+// Stored is a record as read.
+type Stored struct {
+	// Record is valid when Err is nil.
+	Record tokenrecord.Record
+	// Version is the parameter's version.
+	Version int64
+	// Err says why the value is unreadable (it never quotes the value).
+	Err error
+}
+
+// Tier returns the smallest tier that holds a value of n bytes.
+func Tier(n int) (types.ParameterTier, error) {
+	switch {
+	case n <= StandardLimit:
+		return types.ParameterTierStandard, nil
+	case n <= AdvancedLimit:
+		return types.ParameterTierAdvanced, nil
+	default:
+		return "", fmt.Errorf("%w (%d bytes)", ErrTooLarge, n)
+	}
+}
+
+// Read fetches the named records, BatchSize per call. Names with no
+// parameter are absent from the result; present but unreadable ones carry
+// Stored.Err. An error means a call failed and the result is incomplete.
+func (s *Store) Read(ctx context.Context, names []string) (map[string]Stored, error) {
+	out := make(map[string]Stored, len(names))
+	for start := 0; start < len(names); start += BatchSize {
+		batch := names[start:min(start+BatchSize, len(names))]
+		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return out, fmt.Errorf("tokenstore: get parameters %s: %w", strings.Join(batch, ","), err)
+		}
+		for _, p := range res.Parameters {
+			name := aws.ToString(p.Name)
+			st := Stored{Version: p.Version}
+			switch {
+			case p.Type != types.ParameterTypeSecureString:
+				st.Err = fmt.Errorf("tokenstore: %s is a %s parameter, not SecureString", name, p.Type)
+			default:
+				rec, err := tokenrecord.Parse([]byte(aws.ToString(p.Value)))
+				st.Record, st.Err = rec, err
+			}
+			out[name] = st
+		}
+	}
+	return out, nil
+}
+
+// Write stores rec under name as a SecureString, overwriting the previous
+// version, and returns the new version. Nothing is written when the record
+// is invalid or too large.
+func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) (int64, error) {
+	value, err := tokenrecord.Marshal(rec)
+	if err != nil {
+		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
+	}
+	tier, err := Tier(len(value))
+	if err != nil {
+		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
+	}
+	in := &ssm.PutParameterInput{
+		Name:        aws.String(name),
+		Value:       aws.String(string(value)),
+		Type:        types.ParameterTypeSecureString,
+		Overwrite:   aws.Bool(true),
+		Tier:        tier,
+		Description: aws.String("OAuth token record for profile " + rec.Profile + ", written by oauth-token-rotator"),
+	}
+	if s.KeyID != "" {
+		in.KeyId = aws.String(s.KeyID)
+	}
+	out, err := s.API.PutParameter(ctx, in)
+	if err != nil {
+		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
+	}
+	return out.Version, nil
+}
+
+// LockName is the lease parameter that guards the record parameter name.
+func LockName(name string) string { return name + ".lock" }
+
+// Lock takes the lease on name for ttl. It returns ErrLocked when another
+// run holds a lease that has not expired; an expired lease (its holder died)
+// is taken over. The returned release deletes the lease.
+func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (release func(context.Context), err error) {
+	lock := LockName(name)
+	until := now.Add(ttl).UTC()
+	value := owner + " " + until.Format(time.RFC3339Nano)
+	put := func() error {
+		_, err := s.API.PutParameter(ctx, &ssm.PutParameterInput{
+			Name: aws.String(lock), Value: aws.String(value), Type: types.ParameterTypeString,
+			Overwrite: aws.Bool(false), Tier: types.ParameterTierStandard,
+			Description: aws.String("oauth-token-rotator lease: a run is refreshing this token"),
+		})
+		return err
+	}
+	release = func(ctx context.Context) {
+		_, _ = s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(lock)})
+	}
+	err = put()
+	if err == nil {
+		return release, nil
+	}
+	var exists *types.ParameterAlreadyExists
+	if !errors.As(err, &exists) {
+		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
+	}
+	// Someone holds it: take it over only if it has expired.
+	res, gerr := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
+	if gerr != nil {
+		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, gerr)
+	}
+	if len(res.Parameters) == 1 {
+		if exp, ok := leaseExpiry(aws.ToString(res.Parameters[0].Value)); ok && now.Before(exp) {
+			return nil, ErrLocked
+		}
+	}
+	if _, derr := s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(lock)}); derr != nil {
+		var nf *types.ParameterNotFound
+		if !errors.As(derr, &nf) {
+			return nil, fmt.Errorf("tokenstore: lease %s: remove expired lease: %w", lock, derr)
+		}
+	}
+	if err := put(); err != nil {
+		if errors.As(err, &exists) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
+	}
+	return release, nil
+}
+
+func leaseExpiry(v string) (time.Time, bool) {
+	i := strings.LastIndexByte(v, ' ')
+	if i < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v[i+1:])
+	return t, err == nil
+}
