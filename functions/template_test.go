@@ -35,6 +35,8 @@ const (
 	// Every token parameter ARN starts with this; its rendering keeps the
 	// template's ${...} references (see render).
 	parameterArnPrefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TokenParameterPrefix}/"
+	// The only parameters the rotator may delete: its leases.
+	leaseArn = parameterArnPrefix + "*.lock"
 	// The only secrets the rotator may read.
 	secretsArn = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretsPrefix}*"
 )
@@ -61,7 +63,7 @@ var readerActions = []string{"ssm:GetParameter", "ssm:GetParameters", "kms:Decry
 
 // rotatorSSMActions and rotatorKMSActions are all the rotator needs.
 var (
-	rotatorSSMActions = []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"}
+	rotatorSSMActions = []string{"ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter"}
 	rotatorKMSActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
 )
 
@@ -582,8 +584,9 @@ func ruleSecretsScope(tpl map[string]any, _ string) []string {
 	return problems
 }
 
-// ruleParameterScope: every ssm grant is under TokenParameterPrefix, and the
-// rotator can write there (and do nothing else in SSM).
+// ruleParameterScope: every ssm grant is under TokenParameterPrefix, the
+// rotator can write there (and do nothing else in SSM), and it can delete
+// only its leases (<prefix>/<profile>.lock), never a token record.
 func ruleParameterScope(tpl map[string]any, _ string) []string {
 	stmts, _ := collectStatements(tpl)
 	var problems []string
@@ -612,6 +615,13 @@ func ruleParameterScope(tpl map[string]any, _ string) []string {
 		for _, a := range acts {
 			if !containsFold(rotatorSSMActions, a) {
 				problems = append(problems, fmt.Sprintf("%s: grants %s; the rotator needs only %s", s.where, a, strings.Join(rotatorSSMActions, ", ")))
+			}
+			if matchesAny(a, []string{"ssm:DeleteParameter", "ssm:DeleteParameters"}) {
+				for _, r := range s.resources() {
+					if r != leaseArn {
+						problems = append(problems, fmt.Sprintf("%s: grants %s on %q; the rotator may delete only its leases %s", s.where, a, r, leaseArn))
+					}
+				}
 			}
 			if strings.EqualFold(a, "ssm:PutParameter") && len(s.guards) == 0 {
 				canWrite = true
@@ -1057,7 +1067,7 @@ func TestTemplateRules(t *testing.T) {
 func TestTemplateStatementsFound(t *testing.T) {
 	stmts, _ := collectStatements(loadTemplate(t))
 	want := map[string][]string{
-		rotatorID:          {"ReadClientCredentials", "ReadTokenRecords", "WriteTokenRecords", "UseTokenKeyThroughSSM"},
+		rotatorID:          {"ReadClientCredentials", "ReadTokenRecords", "WriteTokenRecords", "ReleaseLeases", "UseTokenKeyThroughSSM"},
 		readerID:           {"ReadTokenRecords", "DecryptTokenRecordsThroughSSM"},
 		"ConsumerFunction": {"ReadOwnTokenRecord", "DecryptOwnTokenRecordThroughSSM"},
 	}
@@ -1171,11 +1181,25 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			want: "is outside TokenParameterPrefix",
 		},
 		{
-			name: "rotator deletes parameters",
+			name: "rotator labels parameter versions",
 			mutate: func(tpl map[string]any, _ *string) {
-				stmt(tpl, rotatorID, "WriteTokenRecords")["Action"] = []any{"ssm:PutParameter", "ssm:DeleteParameter"}
+				stmt(tpl, rotatorID, "WriteTokenRecords")["Action"] = []any{"ssm:PutParameter", "ssm:LabelParameterVersion"}
 			},
-			want: "grants ssm:DeleteParameter; the rotator needs only",
+			want: "grants ssm:LabelParameterVersion; the rotator needs only",
+		},
+		{
+			name: "rotator deletes token records",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, rotatorID, "ReleaseLeases")["Resource"] = sub(parameterArnPrefix + "*")
+			},
+			want: "the rotator may delete only its leases",
+		},
+		{
+			name: "rotator deletes in bulk",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, rotatorID, "ReleaseLeases")["Action"] = "ssm:Delete*"
+			},
+			want: "grants ssm:Delete*; the rotator needs only",
 		},
 		{
 			name: "rotator cannot write",
