@@ -7,11 +7,15 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
 )
 
 // The deployment rules that cfn-lint cannot check: least-privilege IAM
@@ -1395,7 +1399,8 @@ func parseOverrides(s string) (map[string]string, error) {
 
 // TestTemplateSamconfig checks that every environment in samconfig.toml
 // deploys with capabilities, an S3 bucket and parameter overrides that
-// template.yaml accepts, and that production asks before it changes.
+// template.yaml accepts, that production asks before it changes, and that
+// the bundled profiles fit the stack those overrides deploy.
 func TestTemplateSamconfig(t *testing.T) {
 	tpl := loadTemplate(t)
 	var cfg map[string]map[string]map[string]map[string]any
@@ -1445,7 +1450,7 @@ func TestTemplateSamconfig(t *testing.T) {
 					checkParameterValue(t, tpl, fmt.Sprintf("[%s.%s.parameters] %s", env, cmd, k), k, v)
 				}
 				if cmd == "deploy" {
-					checkConsumerProfile(t, wantEnv, overrides["ConsumerProfile"])
+					checkProfiles(t, tpl, wantEnv, overrides)
 				}
 			}
 		})
@@ -1471,32 +1476,90 @@ func checkParameterValue(t *testing.T, tpl map[string]any, where, name, value st
 	}
 }
 
-// checkConsumerProfile reports a ConsumerProfile that the environment's
-// profiles document (when it exists yet) does not define.
-func checkConsumerProfile(t *testing.T, env, profile string) {
+// checkProfiles loads the environment's bundled profiles document, as the
+// rotator will, and reports what the stack deployed with these overrides
+// would refuse or watch wrongly: a secret outside SecretsPrefix or a
+// parameter outside TokenParameterPrefix (IAM denies them), a consumer
+// profile that does not exist, a schedule that fires less often than the
+// smallest refresh_before, a stalled-rotation threshold so close to it that
+// a healthy run could trip the alarm, or an alarm period shorter than two
+// schedule intervals (a period without a run counts as breaching).
+func checkProfiles(t *testing.T, tpl map[string]any, env string, overrides map[string]string) {
 	t.Helper()
+	value := func(name string) string {
+		if v, ok := overrides[name]; ok {
+			return v
+		}
+		return fmt.Sprint(get(tpl, "Parameters", name, "Default"))
+	}
 	path := profilesDir + "/" + env + ".yaml"
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Logf("%s does not exist yet; ConsumerProfile %q not cross-checked", path, profile)
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		t.Logf("%s does not exist yet; not cross-checked", path)
 		return
 	}
+	prefix, secrets := value("TokenParameterPrefix"), value("SecretsPrefix")
+	ps, err := profile.Load(path, profile.Options{ParameterPrefix: prefix})
 	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	var doc struct {
-		Profiles []struct {
-			Name string `yaml:"name"`
-		} `yaml:"profiles"`
-	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("parse %s: %v", path, err)
+		t.Fatalf("profile.Load(%q) = %v", path, err)
 	}
 	var names []string
-	for _, p := range doc.Profiles {
+	minRefresh := time.Duration(0)
+	for _, p := range ps {
 		names = append(names, p.Name)
+		if minRefresh == 0 || p.RefreshBefore < minRefresh {
+			minRefresh = p.RefreshBefore
+		}
+		secretName := p.SecretID
+		if i := strings.Index(secretName, ":secret:"); strings.HasPrefix(secretName, "arn:") && i >= 0 {
+			secretName = secretName[i+len(":secret:"):]
+		}
+		if !strings.HasPrefix(secretName, secrets) {
+			t.Errorf("%s: profile %s secret_id %q is outside SecretsPrefix %q; the rotator may not read it", path, p.Name, p.SecretID, secrets)
+		}
+		if !strings.HasPrefix(p.Parameter, prefix+"/") {
+			t.Errorf("%s: profile %s parameter %q is outside TokenParameterPrefix %q; the rotator may not write it", path, p.Name, p.Parameter, prefix)
+		}
 	}
-	if profile != "" && !slices.Contains(names, profile) {
-		t.Errorf("ConsumerProfile %q for %s is not in %s (profiles: %v)", profile, env, path, names)
+	if c := value("ConsumerProfile"); !slices.Contains(names, c) {
+		t.Errorf("ConsumerProfile %q for %s is not in %s (profiles: %v)", c, env, path, names)
 	}
+	if len(ps) == 0 {
+		return
+	}
+	threshold, err := time.ParseDuration(value("ExpiryAlarmThresholdSeconds") + "s")
+	if err != nil {
+		t.Fatalf("ExpiryAlarmThresholdSeconds: %v", err)
+	}
+	// After a healthy run every token has at least its refresh_before left;
+	// keep a minute for the time the run itself takes.
+	if threshold > minRefresh-time.Minute {
+		t.Errorf("%s: ExpiryAlarmThresholdSeconds = %v; want at most the smallest refresh_before (%v) minus a minute", env, threshold, minRefresh)
+	}
+	interval, ok := rateInterval(value("ScheduleExpression"))
+	if !ok {
+		return // cron(...): not checked
+	}
+	if interval >= minRefresh {
+		t.Errorf("%s: ScheduleExpression %q fires every %v; want more often than the smallest refresh_before (%v)", env, value("ScheduleExpression"), interval, minRefresh)
+	}
+	period, err := time.ParseDuration(value("ExpiryAlarmPeriodSeconds") + "s")
+	if err != nil {
+		t.Fatalf("ExpiryAlarmPeriodSeconds: %v", err)
+	}
+	if period < 2*interval {
+		t.Errorf("%s: ExpiryAlarmPeriodSeconds = %v; want at least two schedule intervals (%v)", env, period, 2*interval)
+	}
+}
+
+var rateExpr = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
+
+// rateInterval reads an EventBridge rate(...) expression.
+func rateInterval(expr string) (time.Duration, bool) {
+	m := rateExpr.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+	return time.Duration(n) * unit, true
 }
