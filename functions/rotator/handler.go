@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+)
+
+// env is the function's configuration.
+type env struct {
+	ProfilesFile string
+	Prefix       string
+	KMSKeyID     string
+	Namespace    string
+	Environment  string
+	Concurrency  int
+	LogLevel     slog.Level
+	Err          error
+}
+
+func readEnv(get func(string) string) env {
+	e := env{
+		Prefix:      get("TOKEN_PARAMETER_PREFIX"),
+		KMSKeyID:    get("KMS_KEY_ID"),
+		Namespace:   get("METRICS_NAMESPACE"),
+		Environment: get("ENVIRONMENT"),
+	}
+	if e.Prefix == "" {
+		e.Prefix = tokenrecord.DefaultPrefix
+	}
+	if e.Namespace == "" {
+		e.Namespace = "OAuthTokenRotator"
+	}
+	if e.Environment == "" {
+		e.Environment = "local"
+	}
+	var errs []error
+	e.ProfilesFile = get("PROFILES_FILE")
+	switch {
+	case e.ProfilesFile == "":
+		errs = append(errs, errors.New("PROFILES_FILE is not set"))
+	case !filepath.IsAbs(e.ProfilesFile):
+		root := get("LAMBDA_TASK_ROOT")
+		if root != "" {
+			e.ProfilesFile = filepath.Join(root, e.ProfilesFile)
+		}
+	}
+	if v := get("ROTATOR_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			errs = append(errs, fmt.Errorf("ROTATOR_CONCURRENCY=%q must be a whole number from 1 to 256", v))
+		}
+		e.Concurrency = n
+	}
+	if v := get("LOG_LEVEL"); v != "" {
+		if err := e.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL=%q must be debug, info, warn or error", v))
+		}
+	}
+	e.Err = errors.Join(errs...)
+	return e
+}
+
+type handlerDeps struct {
+	Secrets rotate.Secrets
+	Store   rotate.Store
+	Fetcher rotate.Fetcher
+	Logger  *slog.Logger
+	Metrics io.Writer
+	Now     func() time.Time
+}
+
+// handler runs the rotator for each invocation. A configuration error (bad
+// environment, invalid profiles document) is found once at start and
+// returned by every invocation, so no stored token is ever touched by a
+// run with a bad document.
+type handler struct {
+	rotator   rotate.Rotator
+	configErr error
+	env       env
+	logger    *slog.Logger
+	metricsMu sync.Mutex
+	metrics   io.Writer
+	now       func() time.Time
+	// margin is kept free before the Lambda deadline to answer.
+	margin time.Duration
+}
+
+func newHandler(e env, d handlerDeps) *handler {
+	h := &handler{env: e, logger: d.Logger, metrics: d.Metrics, now: d.Now, margin: 5 * time.Second}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.configErr = e.Err
+	var ps []profile.Profile
+	if h.configErr == nil {
+		var err error
+		ps, err = profile.Load(e.ProfilesFile, profile.Options{ParameterPrefix: e.Prefix})
+		h.configErr = err
+	}
+	if h.configErr != nil {
+		h.configErr = fmt.Errorf("rotator: configuration is invalid, no token was touched: %w", h.configErr)
+		h.logger.Error("configuration invalid", "error", h.configErr.Error())
+	} else {
+		h.logger.Info("configuration loaded", "profiles", len(ps), "profiles_file", e.ProfilesFile, "prefix", e.Prefix)
+	}
+	h.rotator = rotate.Rotator{
+		Profiles: ps, Secrets: d.Secrets, Fetcher: d.Fetcher, Store: d.Store,
+		Concurrency: e.Concurrency, Now: d.Now, Logger: d.Logger,
+	}
+	return h
+}
+
+// parseEvent turns an invocation payload into a run request: an
+// EventBridge scheduled event (or an empty payload) is a scheduled run; an
+// object with force/profiles/check_credentials is an on-demand run.
+func parseEvent(raw json.RawMessage) (rotate.Request, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || string(trimmed) == "null" || string(trimmed) == "{}" {
+		return rotate.Request{}, nil
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &probe); err != nil {
+		return rotate.Request{}, errors.New("rotator: event is not a JSON object")
+	}
+	if _, ok := probe["detail-type"]; ok {
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(trimmed, &ev); err != nil {
+			return rotate.Request{}, fmt.Errorf("rotator: malformed EventBridge event: %v", err)
+		}
+		if ev.Source != "aws.events" && ev.DetailType != "Scheduled Event" {
+			return rotate.Request{}, fmt.Errorf("rotator: unexpected EventBridge event %q from %q", ev.DetailType, ev.Source)
+		}
+		return rotate.Request{}, nil
+	}
+	var req rotate.Request
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return rotate.Request{}, fmt.Errorf(`rotator: unrecognised event (want a scheduled event or {"force": true, "profiles": [...]}): %v`, err)
+	}
+	return req, nil
+}
+
+// Handle is the Lambda entry point.
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rotate.Summary, error) {
+	if h.configErr != nil {
+		return rotate.Summary{}, h.configErr
+	}
+	req, err := parseEvent(raw)
+	if err != nil {
+		h.logger.Error("bad event", "error", err.Error())
+		return rotate.Summary{}, err
+	}
+	r := h.rotator // a copy per invocation, named after it in leases
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		r.Owner = lc.AwsRequestID
+	}
+	return h.run(ctx, &r, req)
+}
+
+func (h *handler) run(ctx context.Context, r *rotate.Rotator, req rotate.Request) (rotate.Summary, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-h.margin))
+		defer cancel()
+	}
+	sum, err := r.Run(ctx, req)
+	if errors.Is(err, rotate.ErrUnknownProfile) {
+		return sum, err
+	}
+	h.emitMetrics(sum)
+	h.logger.Info("run finished", "force", req.Force, "refreshed", len(sum.Refreshed), "skipped", len(sum.Skipped), "failed", len(sum.Failed))
+	return sum, err
+}
+
+// emitMetrics writes CloudWatch Embedded Metric Format lines: one for the
+// run and one per profile with the seconds left on its stored token.
+func (h *handler) emitMetrics(sum rotate.Summary) {
+	if h.metrics == nil {
+		return
+	}
+	now := h.now()
+	ms := now.UnixMilli()
+	outcomes := sum.Outcomes()
+	minLeft := -1.0
+	var lines [][]byte
+	for _, o := range outcomes {
+		left := 0.0
+		if o.ExpiresAt != nil {
+			left = max(0, o.ExpiresAt.Sub(now).Seconds())
+		}
+		if minLeft < 0 || left < minLeft {
+			minLeft = left
+		}
+		lines = append(lines, emf(h.env.Namespace, ms, []string{"Environment", "Profile"},
+			map[string]any{"Environment": h.env.Environment, "Profile": o.Profile, "SecondsUntilExpiry": left},
+			[]metric{{"SecondsUntilExpiry", "Seconds"}}))
+	}
+	run := map[string]any{
+		"Environment":       h.env.Environment,
+		"ProfilesRefreshed": len(sum.Refreshed),
+		"ProfilesSkipped":   len(sum.Skipped),
+		"ProfilesFailed":    len(sum.Failed),
+	}
+	metrics := []metric{{"ProfilesRefreshed", "Count"}, {"ProfilesSkipped", "Count"}, {"ProfilesFailed", "Count"}}
+	if minLeft >= 0 {
+		run["MinSecondsUntilExpiry"] = minLeft
+		metrics = append(metrics, metric{"MinSecondsUntilExpiry", "Seconds"})
+	}
+	lines = append(lines, emf(h.env.Namespace, ms, []string{"Environment"}, run, metrics))
+	h.metricsMu.Lock()
+	defer h.metricsMu.Unlock()
+	for _, l := range lines {
+		_, _ = h.metrics.Write(append(l, '\n'))
+	}
+}
+
+type metric struct{ Name, Unit string }
+
+func emf(namespace string, ms int64, dims []string, fields map[string]any, metrics []metric) []byte {
+	defs := make([]map[string]string, len(metrics))
+	for i, m := range metrics {
+		defs[i] = map[string]string{"Name": m.Name, "Unit": m.Unit}
+	}
+	doc := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": ms,
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace": namespace, "Dimensions": [][]string{dims}, "Metrics": defs,
+			}},
+		},
+	}
+	for k, v := range fields {
+		doc[k] = v
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}

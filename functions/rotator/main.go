@@ -1,0 +1,55 @@
+// Command rotator is the rotator Lambda: on each EventBridge schedule it
+// refreshes the OAuth tokens that are due and stores them in SSM Parameter
+// Store; {"force": true, "profiles": [...]} refreshes on demand.
+//
+// Environment:
+//
+//	PROFILES_FILE           profiles document (relative paths resolve against LAMBDA_TASK_ROOT); required
+//	TOKEN_PARAMETER_PREFIX  parameter prefix (default /oauth-tokens)
+//	KMS_KEY_ID              customer-managed KMS key for the SecureStrings (default: aws/ssm)
+//	METRICS_NAMESPACE       CloudWatch namespace of the EMF metrics (default OAuthTokenRotator)
+//	ENVIRONMENT             metric dimension, such as sandbox or production (default local)
+//	ROTATOR_CONCURRENCY     profiles refreshed at once (default 16)
+//	LOG_LEVEL               debug, info, warn or error (default info)
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/credentials"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
+)
+
+func main() {
+	env := readEnv(os.Getenv)
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: env.LogLevel}))
+	slog.SetDefault(logger)
+
+	// SSM throttles bursts (ThrottlingException): let the SDK's standard
+	// retryer absorb them with more attempts than its default 3.
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 8 })
+	}))
+	if err != nil {
+		logger.Error("load AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	h := newHandler(env, handlerDeps{
+		Secrets: &credentials.Reader{API: secretsmanager.NewFromConfig(cfg)},
+		Store:   &tokenstore.Store{API: ssm.NewFromConfig(cfg), KeyID: env.KMSKeyID},
+		Fetcher: &oauth.Client{},
+		Logger:  logger,
+		Metrics: os.Stdout,
+	})
+	lambda.Start(h.Handle)
+}
