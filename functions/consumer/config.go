@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
@@ -39,6 +40,11 @@ type Config struct {
 	// Environment is the Environment dimension of the metrics (ENVIRONMENT,
 	// optional; default "local").
 	Environment string
+	// MinReadInterval is the shortest time between two reads of the
+	// parameter, also after a 401 (TOKEN_MIN_READ_INTERVAL, optional, a Go
+	// duration such as 5s; zero means tokencache.DefaultMinReadInterval and
+	// a negative value turns the guard off).
+	MinReadInterval time.Duration
 }
 
 // ConfigFromEnv reads the configuration with getenv (os.Getenv in main). It
@@ -89,6 +95,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if !printable(cfg.Environment) {
 		bad("ENVIRONMENT", "contains control characters")
+	}
+	if v := strings.TrimSpace(getenv("TOKEN_MIN_READ_INTERVAL")); v != "" {
+		if cfg.MinReadInterval, err = time.ParseDuration(v); err != nil {
+			bad("TOKEN_MIN_READ_INTERVAL", "%q is not a duration such as 5s", v)
+		}
 	}
 	return cfg, errors.Join(errs...)
 }

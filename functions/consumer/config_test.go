@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
 )
@@ -53,6 +54,12 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "TOKEN_PARAMETER_PREFIX relative", change: map[string]string{"TOKEN_PARAMETER_PREFIX": "oauth-tokens"}, wantErr: []string{"TOKEN_PARAMETER_PREFIX"}},
 		{name: "USER_AGENT with a newline", change: map[string]string{"USER_AGENT": "a\nX-Injected: 1"}, wantErr: []string{"USER_AGENT"}},
 		{name: "METRICS_NAMESPACE invalid", change: map[string]string{"METRICS_NAMESPACE": "a b"}, wantErr: []string{"METRICS_NAMESPACE"}},
+		{name: "TOKEN_MIN_READ_INTERVAL set", change: map[string]string{"TOKEN_MIN_READ_INTERVAL": "250ms"}, check: func(t *testing.T, cfg Config) {
+			if cfg.MinReadInterval != 250*time.Millisecond {
+				t.Errorf("MinReadInterval = %v; want 250ms", cfg.MinReadInterval)
+			}
+		}},
+		{name: "TOKEN_MIN_READ_INTERVAL invalid", change: map[string]string{"TOKEN_MIN_READ_INTERVAL": "soon"}, wantErr: []string{"TOKEN_MIN_READ_INTERVAL", "not a duration"}},
 		{name: "several at once", change: map[string]string{"PROFILE": "", "API_BASE_URL": "http://api.example.com"}, wantErr: []string{"PROFILE", "API_BASE_URL"}},
 	}
 	for _, tt := range tests {

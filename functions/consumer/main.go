@@ -5,7 +5,8 @@
 //
 // Environment: PROFILE and API_BASE_URL (required), USER_AGENT,
 // TOKEN_PARAMETER_PREFIX (default /oauth-tokens), METRICS_NAMESPACE (default
-// OAuthTokenRotator) and ENVIRONMENT (default local). The AWS SDK's own
+// OAuthTokenRotator), ENVIRONMENT (default local) and TOKEN_MIN_READ_INTERVAL
+// (shortest time between two parameter reads, default 5s). The AWS SDK's own
 // variables apply, AWS_ENDPOINT_URL included.
 //
 // Event {"method": "GET", "path": "/…", "body": "…"}; answer
@@ -49,8 +50,9 @@ func setup(ctx context.Context, getenv func(string) string, metrics io.Writer, l
 		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
 	}
 	cache := tokencache.New(ssm.NewFromConfig(awsCfg), tokencache.Config{
-		Prefix: cfg.ParameterPrefix,
-		Logger: logger,
+		Prefix:          cfg.ParameterPrefix,
+		MinReadInterval: cfg.MinReadInterval,
+		Logger:          logger,
 	})
 	return NewHandler(cfg, cache, nil, metrics), nil
 }
