@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/credentials"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/leakcheck"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/oauthtest"
@@ -198,12 +199,8 @@ func (r *rig) leaks(t *testing.T, what, s string) {
 	for _, i := range r.idp.IssuedTokens() {
 		values = append(values, i.Token)
 	}
-	for _, v := range values {
-		for k := 0; k+8 <= len(v); k++ {
-			if strings.Contains(s, v[k:k+8]) {
-				t.Fatalf("%s contains %q, a piece of a secret or token", what, v[k:k+8])
-			}
-		}
+	if piece, found := leakcheck.Find(s, values...); found {
+		t.Fatalf("%s contains %q, a piece of a secret or token", what, piece)
 	}
 }
 

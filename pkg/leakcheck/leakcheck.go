@@ -1,0 +1,32 @@
+// Package leakcheck finds secrets in text: a client secret or an access
+// token, whole or any piece of it. Tests, the demo and the end-to-end runs
+// scan every captured log line, error and answer with it.
+package leakcheck
+
+import "strings"
+
+// PieceLen is the length of the pieces looked for: a secret or token leaks
+// when any PieceLen consecutive bytes of it appear in the text.
+const PieceLen = 8
+
+// Find returns the first piece of any secret that occurs in text. Secrets
+// shorter than PieceLen are looked for whole; empty ones are ignored.
+func Find(text string, secrets ...string) (piece string, found bool) {
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if len(s) < PieceLen {
+			if strings.Contains(text, s) {
+				return s, true
+			}
+			continue
+		}
+		for i := 0; i+PieceLen <= len(s); i++ {
+			if p := s[i : i+PieceLen]; strings.Contains(text, p) {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
