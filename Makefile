@@ -58,3 +58,9 @@ unit:
 
 clean:
 	rm -rf .build .aws-sam
+
+## ---- local demo ----
+
+demo: check-moto
+	@command -v moto_server >/dev/null 2>&1 || exit 1
+	$(GO) run ./pkg/demo/cmd/demo
