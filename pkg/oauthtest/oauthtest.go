@@ -10,7 +10,8 @@
 // invalid_client and requests without a User-Agent with 400.
 //
 // Faults (status codes, bodies, delays, dropped connections) can be queued
-// for the next requests. A Server is safe for concurrent use.
+// for the next requests; SetLatency delays every answer, as a distant
+// endpoint would. A Server is safe for concurrent use.
 package oauthtest
 
 import (
@@ -26,6 +27,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -112,6 +114,7 @@ type Server struct {
 
 	srv       *httptest.Server
 	providers map[string]Provider
+	latency   atomic.Int64 // time.Duration
 
 	mu       sync.Mutex
 	clients  map[string]string
@@ -140,6 +143,12 @@ func NewServer(providers ...Provider) *Server {
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
+
+// SetLatency makes every token request wait d before it is answered (or
+// until the request ends), on top of any Fault's Delay, as a distant or
+// slow endpoint would; 0 answers at once. It applies to requests that
+// arrive after the call.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // TokenURL returns the token endpoint of the named provider.
 func (s *Server) TokenURL(provider string) string {
@@ -248,6 +257,13 @@ func (s *Server) takeFault(provider string) (Fault, bool) {
 }
 
 func (s *Server) token(p Provider, w http.ResponseWriter, r *http.Request) {
+	if d := time.Duration(s.latency.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	rec := Recorded{Provider: p.Name, ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent")}
 	f, faulted := s.takeFault(p.Name)
 	status, body := s.answer(p, r, &rec, !faulted)
