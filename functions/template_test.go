@@ -812,19 +812,36 @@ func ruleRotator(tpl map[string]any, _ string) []string {
 	if got := fmt.Sprint(props["Timeout"]); got != "120" {
 		problems = append(problems, fmt.Sprintf("%s.Timeout = %s; want 120", rotatorID, got))
 	}
-	schedules := 0
-	for name, ev := range getMap(props, "Events") {
-		if get(ev, "Type") != "Schedule" {
+	// Two schedules: the rotation itself, and the credentials check that
+	// notices a changed client_id (scheduled runs read only due secrets).
+	wantEvents := map[string]struct {
+		param, input string
+	}{
+		"RotationSchedule": {"ScheduleExpression", ""},
+		"CredentialsCheck": {"CredentialsCheckSchedule", `{"check_credentials": true}`},
+	}
+	events := getMap(props, "Events")
+	for name, ev := range events {
+		want, known := wantEvents[name]
+		switch {
+		case get(ev, "Type") != "Schedule":
 			problems = append(problems, fmt.Sprintf("%s.Events.%s: type %v; want only the Schedule", rotatorID, name, get(ev, "Type")))
 			continue
+		case !known:
+			problems = append(problems, fmt.Sprintf("%s.Events.%s: unexpected event", rotatorID, name))
+			continue
 		}
-		schedules++
-		if got, want := get(ev, "Properties", "Schedule"), map[string]any{"Ref": "ScheduleExpression"}; !reflect.DeepEqual(got, want) {
-			problems = append(problems, fmt.Sprintf("%s.Events.%s.Properties.Schedule = %v; want %v", rotatorID, name, got, want))
+		if got, wantRef := get(ev, "Properties", "Schedule"), map[string]any{"Ref": want.param}; !reflect.DeepEqual(got, wantRef) {
+			problems = append(problems, fmt.Sprintf("%s.Events.%s.Properties.Schedule = %v; want %v", rotatorID, name, got, wantRef))
+		}
+		if got := get(ev, "Properties", "Input"); (want.input == "" && got != nil) || (want.input != "" && got != want.input) {
+			problems = append(problems, fmt.Sprintf("%s.Events.%s.Properties.Input = %v; want %q", rotatorID, name, got, want.input))
 		}
 	}
-	if schedules != 1 {
-		problems = append(problems, fmt.Sprintf("%s: %d Schedule events; want 1", rotatorID, schedules))
+	for name := range wantEvents {
+		if _, ok := events[name]; !ok {
+			problems = append(problems, fmt.Sprintf("%s.Events.%s: missing", rotatorID, name))
+		}
 	}
 	eic := getMap(props, "EventInvokeConfig")
 	if got := fmt.Sprint(eic["MaximumRetryAttempts"]); got != "0" {
@@ -1309,6 +1326,20 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 				}
 			},
 			want: "Properties.Schedule = rate(1 hour)",
+		},
+		{
+			name: "credentials check removed",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(props(tpl, rotatorID), "Events"), "CredentialsCheck")
+			},
+			want: "Events.CredentialsCheck: missing",
+		},
+		{
+			name: "credentials check sends a plain scheduled run",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(props(tpl, rotatorID), "Events", "CredentialsCheck", "Properties"), "Input")
+			},
+			want: "Events.CredentialsCheck.Properties.Input = <nil>",
 		},
 		{
 			name: "profiles file not per environment",
