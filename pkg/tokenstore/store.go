@@ -8,7 +8,8 @@
 //
 // Leases (Lock) keep two rotator runs from fetching the same profile at
 // once: a lease is a parameter created with Overwrite=false, which SSM
-// creates atomically, so only one run can hold it.
+// creates atomically, so only one run can hold it. The lease of a run that
+// died expires and is taken over by exactly one run.
 //
 // A Store is safe for concurrent use if its API is.
 package tokenstore
@@ -141,24 +142,31 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 func LockName(name string) string { return name + ".lock" }
 
 // Lock takes the lease on name for ttl. It returns ErrLocked when another
-// run holds a lease that has not expired; an expired lease (its holder died)
-// is taken over. The returned release deletes the lease.
+// run holds a lease that has not expired; an expired or unreadable lease
+// (its holder died) is taken over. The returned release deletes the lease.
+//
+// A lease is created with Overwrite=false, which only one run can do. An
+// expired one is taken over by overwriting it, and the take-over counts only
+// if this write made the version right after the expired lease's: SSM
+// numbers a parameter's versions one by one, so when several runs find the
+// same expired lease, exactly one of them holds it afterwards. (Deleting and
+// re-creating it instead would let a second run delete the fresh lease of
+// the first, and both would fetch the token.)
 func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (release func(context.Context), err error) {
 	lock := LockName(name)
 	until := now.Add(ttl).UTC()
 	value := owner + " " + until.Format(time.RFC3339Nano)
-	put := func() error {
-		_, err := s.API.PutParameter(ctx, &ssm.PutParameterInput{
+	put := func(overwrite bool) (*ssm.PutParameterOutput, error) {
+		return s.API.PutParameter(ctx, &ssm.PutParameterInput{
 			Name: aws.String(lock), Value: aws.String(value), Type: types.ParameterTypeString,
-			Overwrite: aws.Bool(false), Tier: types.ParameterTierStandard,
+			Overwrite: aws.Bool(overwrite), Tier: types.ParameterTierStandard,
 			Description: aws.String("oauth-token-rotator lease: a run is refreshing this token"),
 		})
-		return err
 	}
 	release = func(ctx context.Context) {
 		_, _ = s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(lock)})
 	}
-	err = put()
+	_, err = put(false)
 	if err == nil {
 		return release, nil
 	}
@@ -171,22 +179,28 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 	if gerr != nil {
 		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, gerr)
 	}
-	if len(res.Parameters) == 1 {
-		if exp, ok := leaseExpiry(aws.ToString(res.Parameters[0].Value)); ok && now.Before(exp) {
-			return nil, ErrLocked
+	if len(res.Parameters) != 1 {
+		// Released in the meantime: create it again, if nobody else has.
+		if _, err := put(false); err != nil {
+			if errors.As(err, &exists) {
+				return nil, ErrLocked
+			}
+			return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
 		}
+		return release, nil
 	}
-	if _, derr := s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(lock)}); derr != nil {
-		var nf *types.ParameterNotFound
-		if !errors.As(derr, &nf) {
-			return nil, fmt.Errorf("tokenstore: lease %s: remove expired lease: %w", lock, derr)
-		}
+	held := res.Parameters[0]
+	if exp, ok := leaseExpiry(aws.ToString(held.Value)); ok && now.Before(exp) {
+		return nil, ErrLocked
 	}
-	if err := put(); err != nil {
-		if errors.As(err, &exists) {
-			return nil, ErrLocked
-		}
-		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
+	out, err := put(true)
+	if err != nil {
+		return nil, fmt.Errorf("tokenstore: lease %s: take over expired lease: %w", lock, err)
+	}
+	// Version 1: the expired lease was released before this write, which
+	// created a new one.
+	if out.Version != held.Version+1 && out.Version != 1 {
+		return nil, ErrLocked // another run took it over first
 	}
 	return release, nil
 }
