@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"mime"
@@ -72,6 +73,13 @@ func (r Request) String() string {
 // GoString is String.
 func (r Request) GoString() string { return r.String() }
 
+// LogValue implements slog.LogValuer without the client secret (slog's
+// JSON handler would otherwise encode every field).
+func (r Request) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token_url", r.TokenURL), slog.String("client_id", r.ClientID),
+		slog.String("client_secret", tokenrecord.Redacted(r.ClientSecret)), slog.String("audience", r.Audience))
+}
+
 // Token is a validated answer.
 type Token struct {
 	AccessToken string
@@ -86,6 +94,12 @@ func (t Token) String() string {
 
 // GoString is String.
 func (t Token) GoString() string { return t.String() }
+
+// LogValue implements slog.LogValuer without the access token.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("access_token", tokenrecord.Redacted(t.AccessToken)),
+		slog.String("token_type", t.TokenType), slog.Duration("expires_in", t.ExpiresIn))
+}
 
 // Error is a failed token request.
 type Error struct {

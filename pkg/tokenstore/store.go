@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -67,6 +68,27 @@ type Stored struct {
 	Version int64
 	// Err says why the value is unreadable (it never quotes the value).
 	Err error
+}
+
+// String describes the stored record without its token.
+func (s Stored) String() string {
+	if s.Err != nil {
+		return fmt.Sprintf("tokenstore.Stored{version=%d err=%q}", s.Version, s.Err.Error())
+	}
+	return fmt.Sprintf("tokenstore.Stored{version=%d record=%s}", s.Version, s.Record)
+}
+
+// GoString is String, so %#v does not print the token either.
+func (s Stored) GoString() string { return s.String() }
+
+// LogValue implements slog.LogValuer without the token (slog's JSON handler
+// would otherwise encode the record's every field).
+func (s Stored) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Int64("version", s.Version)}
+	if s.Err != nil {
+		return slog.GroupValue(append(attrs, slog.String("error", s.Err.Error()))...)
+	}
+	return slog.GroupValue(append(attrs, slog.Any("record", s.Record))...)
 }
 
 // Tier returns the smallest tier that holds a value of n bytes.
