@@ -108,8 +108,8 @@ type Error struct {
 	// Code is the OAuth error code ("invalid_client"…), when the endpoint
 	// sent one.
 	Code string
-	// Description is the endpoint's error_description, shortened, with any
-	// occurrence of the client secret removed.
+	// Description is the endpoint's error_description, shortened, with the
+	// client secret, whole or any 8-byte piece of it, removed.
 	Description string
 	// Attempts is how many requests were sent.
 	Attempts int
@@ -211,7 +211,7 @@ func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
 			return tok, nil
 		}
 		ferr.Attempts = attempt
-		ferr.Description = scrub(ferr.Description, r.ClientSecret)
+		ferr.redact(r.ClientSecret)
 		last = ferr
 		if !ferr.Retryable || attempt >= maxAttempts || ctx.Err() != nil {
 			return Token{}, last
@@ -388,7 +388,8 @@ func encodeBody(r Request) ([]byte, string, error) {
 	return b, "application/json", nil
 }
 
-// oauthError extracts RFC 6749 error fields from an error body, shortened.
+// oauthError extracts RFC 6749 error fields from an error body; Error.redact
+// scrubs and shortens them.
 func oauthError(data []byte) (code, desc string) {
 	var e struct {
 		Error       any    `json:"error"`
@@ -399,13 +400,13 @@ func oauthError(data []byte) (code, desc string) {
 		return "", ""
 	}
 	if s, ok := e.Error.(string); ok {
-		code = truncate(s, 64)
+		code = s
 	}
 	desc = e.Description
 	if desc == "" {
 		desc = e.Message
 	}
-	return code, truncate(desc, 200)
+	return code, desc
 }
 
 func (c *Client) retryAfter(h string) time.Duration {
@@ -506,12 +507,76 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// scrub removes the secret from text an endpoint echoed back.
+// redact removes the client secret, whole or any piece of it, from
+// everything the endpoint sent back (error code, description, and the
+// Location, Content-Type, token_type or expires_in an error quotes), then
+// shortens the code and description. An endpoint that echoes the secret
+// cannot put it into an error.
+func (e *Error) redact(secret string) {
+	e.Code = truncate(scrub(e.Code, secret), 64)
+	e.Description = truncate(scrub(e.Description, secret), 200)
+	if e.Err != nil {
+		if msg := e.Err.Error(); scrub(msg, secret) != msg {
+			e.Err = &scrubbed{msg: scrub(msg, secret), err: e.Err}
+		}
+	}
+}
+
+// scrubbed is an error whose text had the client secret removed. It unwraps
+// to the original, so errors.Is and errors.As still see the cause.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string { return s.msg }
+func (s *scrubbed) Unwrap() error { return s.err }
+
+// scrubPiece is the length of the pieces of a secret scrub removes: any 8
+// consecutive bytes of it.
+const scrubPiece = 8
+
+// scrub replaces every occurrence in s of the secret, or of any scrubPiece
+// bytes of it, with "[redacted]". A secret shorter than scrubPiece is
+// removed only whole.
 func scrub(s, secret string) string {
 	if secret == "" || s == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, secret, "[redacted]")
+	n := min(scrubPiece, len(secret))
+	var hide []bool
+	for i := 0; i+n <= len(secret); i++ {
+		piece := secret[i : i+n]
+		for from := 0; from < len(s); {
+			j := strings.Index(s[from:], piece)
+			if j < 0 {
+				break
+			}
+			if hide == nil {
+				hide = make([]bool, len(s))
+			}
+			for k := from + j; k < from+j+n; k++ {
+				hide[k] = true
+			}
+			from += j + 1
+		}
+	}
+	if hide == nil {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !hide[i] {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteString("[redacted]")
+		for i < len(s) && hide[i] {
+			i++
+		}
+	}
+	return b.String()
 }
 
 func truncate(s string, n int) string {
