@@ -63,7 +63,13 @@ func Marshal(r Record) ([]byte, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	return json.Marshal(r)
+	b, err := json.Marshal(r)
+	if err != nil {
+		// A time outside the years 0-9999 has no RFC 3339 form; the error
+		// names the problem, never a field's value.
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return b, nil
 }
 
 // Parse decodes and validates a stored record. Unknown fields are ignored.
