@@ -100,9 +100,16 @@ var reservedParams = map[string]bool{
 // reservedHeaders are headers a profile may not set: the transport owns
 // them, or they would put a credential into configuration.
 var reservedHeaders = map[string]bool{
-	"Authorization": true, "Content-Type": true, "Content-Length": true, "Host": true,
-	"Transfer-Encoding": true, "Connection": true, "User-Agent": true, "Cookie": true,
+	"Authorization": true, "Proxy-Authorization": true, "Cookie": true,
+	"Content-Type": true, "Content-Length": true, "Host": true, "User-Agent": true,
+	// hop-by-hop headers
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
+
+// leaseSuffix ends the lease parameters the rotator keeps beside records
+// (tokenstore.LockName); no record may end with it.
+const leaseSuffix = ".lock"
 
 // rawDocument mirrors the YAML; unknown fields are refused.
 type rawDocument struct {
@@ -211,6 +218,8 @@ func Parse(data []byte, opts Options) ([]Profile, error) {
 			add(i, name, "name", "is longer than %d characters", maxNameLen)
 		case !nameRE.MatchString(name):
 			add(i, name, "name", "may contain only letters, digits, '.', '_' and '-'")
+		case strings.HasSuffix(name, leaseSuffix):
+			add(i, name, "name", "may not end in %q, which names the rotator's lease parameters", leaseSuffix)
 		default:
 			if j, dup := names[name]; dup {
 				add(i, name, "name", "duplicates profiles[%d]", j)
@@ -229,6 +238,9 @@ func Parse(data []byte, opts Options) ([]Profile, error) {
 			} else if reservedParams[k] {
 				add(i, name, "params."+k, "is set by the rotator and may not be overridden")
 			}
+		}
+		for _, dup := range duplicateHeaders(rp.Headers) {
+			add(i, name, "headers."+dup, "is given more than once (header names are case-insensitive)")
 		}
 		for k, v := range p.Headers {
 			switch {
@@ -260,8 +272,14 @@ func Parse(data []byte, opts Options) ([]Profile, error) {
 			}
 		}
 		if rp.Parameter != "" {
-			if !parameterRE.MatchString(rp.Parameter) || strings.Contains(rp.Parameter, "//") || strings.HasSuffix(rp.Parameter, "/") {
-				add(i, name, "parameter", "must be an SSM parameter path such as /oauth-tokens/name")
+			prefix := strings.TrimSuffix(tokenrecord.ParameterName(opts.ParameterPrefix, "x"), "x")
+			switch {
+			case !parameterRE.MatchString(rp.Parameter) || strings.Contains(rp.Parameter, "//") || strings.HasSuffix(rp.Parameter, "/"):
+				add(i, name, "parameter", "must be an SSM parameter path such as %sname", prefix)
+			case !strings.HasPrefix(rp.Parameter, prefix):
+				add(i, name, "parameter", "%s is outside the token prefix %s, where the rotator may write", rp.Parameter, prefix)
+			case strings.HasSuffix(rp.Parameter, leaseSuffix):
+				add(i, name, "parameter", "may not end in %q, which names the rotator's lease parameters", leaseSuffix)
 			}
 			p.Parameter = rp.Parameter
 		} else if name != "" {
@@ -290,6 +308,9 @@ func CheckURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
+		if strings.Contains(raw, "@") {
+			return errors.New("is not an absolute URL") // do not echo what may be a password
+		}
 		return fmt.Errorf("%q is not an absolute URL", raw)
 	}
 	if u.User != nil {
@@ -302,9 +323,9 @@ func CheckURL(raw string) error {
 		if IsLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%q must use https (http is allowed only for loopback hosts)", raw)
+		return fmt.Errorf("%q must use https (http is allowed only for loopback hosts)", u.String())
 	default:
-		return fmt.Errorf("%q must use https", raw)
+		return fmt.Errorf("%q must use https", u.String())
 	}
 }
 
@@ -329,6 +350,23 @@ func canonicalHeaders(h map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// duplicateHeaders returns the canonical names given more than once in h
+// under different spellings ("accept" and "Accept").
+func duplicateHeaders(h map[string]string) []string {
+	seen := map[string]int{}
+	for k := range h {
+		seen[http.CanonicalHeaderKey(k)]++
+	}
+	var dups []string
+	for k, n := range seen {
+		if n > 1 {
+			dups = append(dups, k)
+		}
+	}
+	sort.Strings(dups)
+	return dups
 }
 
 // yamlProblem renders a YAML error without quoting long input.

@@ -24,7 +24,7 @@ profiles:
       accept: application/json
     body: form
     refresh_before: 10m
-    parameter: /custom/partner-token
+    parameter: /tokens/custom/partner-token
 `
 
 func TestParseValid(t *testing.T) {
@@ -45,8 +45,8 @@ func TestParseValid(t *testing.T) {
 	if b.Headers["Accept"] != "application/json" {
 		t.Errorf("headers = %v; want canonical Accept", b.Headers)
 	}
-	if b.Body != BodyForm || b.RefreshBefore != 10*time.Minute || b.Parameter != "/custom/partner-token" {
-		t.Errorf("partner = %+v; want form, 10m, /custom/partner-token", b)
+	if b.Body != BodyForm || b.RefreshBefore != 10*time.Minute || b.Parameter != "/tokens/custom/partner-token" {
+		t.Errorf("partner = %+v; want form, 10m, /tokens/custom/partner-token", b)
 	}
 }
 
@@ -88,7 +88,15 @@ func TestParseInvalid(t *testing.T) {
 		{"reserved header", "profiles:\n" + base + "    headers: {authorization: Basic x}\n", []string{"headers.Authorization", "may not be set"}},
 		{"header injection", "profiles:\n" + base + "    headers: {X-A: \"a\\r\\nB: c\"}\n", []string{"headers.X-A", "line break"}},
 		{"bad parameter", "profiles:\n" + base + "    parameter: no-slash\n", []string{"field parameter", "SSM parameter path"}},
-		{"shared parameter", "profiles:\n" + base + "    parameter: /x/y\n  - name: two\n    token_url: https://a.example/t\n    secret_id: s\n    parameter: /x/y\n", []string{`profile "two"`, `already used by profile "ok"`}},
+		{"parameter outside prefix", "profiles:\n" + base + "    parameter: /elsewhere/x\n", []string{"field parameter", "outside the token prefix /oauth-tokens/"}},
+		{"parameter ending in .lock", "profiles:\n" + base + "    parameter: /oauth-tokens/x.lock\n", []string{"field parameter", ".lock"}},
+		{"name ending in .lock", "profiles:\n  - name: a.lock\n    token_url: https://a.example/t\n    secret_id: s\n", []string{`profile "a.lock"`, "field name", "lease"}},
+		{"shared parameter", "profiles:\n" + base + "    parameter: /oauth-tokens/y\n  - name: two\n    token_url: https://a.example/t\n    secret_id: s\n    parameter: /oauth-tokens/y\n", []string{`profile "two"`, `already used by profile "ok"`}},
+		{"default parameter taken", "profiles:\n" + base + "    parameter: /oauth-tokens/two\n  - name: two\n    token_url: https://a.example/t\n    secret_id: s\n", []string{`profile "two"`, `already used by profile "ok"`}},
+		{"header given twice", "profiles:\n" + base + "    headers: {accept: a, Accept: b}\n", []string{"headers.Accept", "more than once"}},
+		{"hop-by-hop header", "profiles:\n" + base + "    headers: {Upgrade: h2c}\n", []string{"headers.Upgrade", "may not be set"}},
+		{"proxy credential header", "profiles:\n" + base + "    headers: {Proxy-Authorization: Basic eA==}\n", []string{"headers.Proxy-Authorization", "may not be set"}},
+		{"password in unparseable url", "profiles:\n  - name: p\n    token_url: \"https://u:pa55w0rd@[bad/t\"\n    secret_id: s\n", []string{"token_url", "not an absolute URL"}},
 		{"two documents", "profiles:\n" + base + "---\nprofiles: []\n", []string{"more than one YAML document"}},
 		{"wrong type", "profiles: {a: b}", []string{"not a valid profiles document"}},
 	}
@@ -105,6 +113,9 @@ func TestParseInvalid(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("Parse error = %q; want it to contain %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "pa55w0rd") {
+				t.Errorf("Parse error %q echoes a password", err)
 			}
 		})
 	}
@@ -154,7 +165,7 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(path, []byte(valid), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if ps, err := Load(path, Options{}); err != nil || len(ps) != 2 {
+	if ps, err := Load(path, Options{ParameterPrefix: "/tokens"}); err != nil || len(ps) != 2 {
 		t.Fatalf("Load = %d profiles, %v; want 2, nil", len(ps), err)
 	}
 	if _, err := Load(filepath.Join(dir, "missing.yaml"), Options{}); err == nil || !strings.Contains(err.Error(), "read profiles document") {
