@@ -143,7 +143,7 @@ func parseEvent(raw json.RawMessage) (rotate.Request, error) {
 		if err := json.Unmarshal(trimmed, &ev); err != nil {
 			return rotate.Request{}, fmt.Errorf("rotator: malformed EventBridge event: %v", err)
 		}
-		if ev.Source != "aws.events" && ev.DetailType != "Scheduled Event" {
+		if ev.Source != "aws.events" || ev.DetailType != "Scheduled Event" {
 			return rotate.Request{}, fmt.Errorf("rotator: unexpected EventBridge event %q from %q", ev.DetailType, ev.Source)
 		}
 		return rotate.Request{}, nil
@@ -176,8 +176,10 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rotate.Summa
 
 func (h *handler) run(ctx context.Context, r *rotate.Rotator, req rotate.Request) (rotate.Summary, error) {
 	if dl, ok := ctx.Deadline(); ok {
+		// Keep a margin to answer: 5 s, or a tenth of a short timeout.
+		margin := min(h.margin, time.Until(dl)/10)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-h.margin))
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-margin))
 		defer cancel()
 	}
 	sum, err := r.Run(ctx, req)

@@ -52,6 +52,8 @@ func TestParseEvent(t *testing.T) {
 		{"unknown field", `{"forse":true}`, rotate.Request{}, "unrecognised event"},
 		{"not an object", `[1]`, rotate.Request{}, "not a JSON object"},
 		{"other eventbridge event", `{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{}}`, rotate.Request{}, "unexpected EventBridge event"},
+		{"scheduled event from another source", `{"detail-type":"Scheduled Event","source":"evil.app","detail":{}}`, rotate.Request{}, "unexpected EventBridge event"},
+		{"aws.events event of another type", `{"detail-type":"Object Created","source":"aws.events","detail":{}}`, rotate.Request{}, "unexpected EventBridge event"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
