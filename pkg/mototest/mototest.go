@@ -203,14 +203,15 @@ func (s *Server) AWSConfig(ctx context.Context) (aws.Config, error) {
 }
 
 // ConfigFor returns an SDK configuration for an emulator (or a proxy in
-// front of one) at url.
-func ConfigFor(ctx context.Context, url string) (aws.Config, error) {
-	return config.LoadDefaultConfig(ctx,
+// front of one) at url. Extra options, such as the retryer a function
+// configures, apply after the emulator's.
+func ConfigFor(ctx context.Context, url string, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx, append([]func(*config.LoadOptions) error{
 		config.WithRegion(Region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "testing")),
 		config.WithBaseEndpoint(url),
 		config.WithEC2IMDSRegion(),
-	)
+	}, opts...)...)
 }
 
 // Clients returns SSM and Secrets Manager clients for this emulator. It

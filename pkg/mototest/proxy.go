@@ -1,6 +1,7 @@
 package mototest
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,12 +28,16 @@ type Proxy struct {
 
 // Fault answers the next Times calls of Op (every call while Times < 0)
 // with Status and Body, as AWS would (for example 400 with
-// {"__type":"ThrottlingException","message":"Rate exceeded"}).
+// {"__type":"ThrottlingException","message":"Rate exceeded"}). When Match
+// is set, only calls whose request body contains it are answered, such as
+// the PutParameter of one parameter (`"Name":"/oauth-tokens/p"`) or the
+// GetSecretValue of one secret.
 type Fault struct {
 	Op     string
 	Times  int
 	Status int
 	Body   string
+	Match  string
 }
 
 // Throttle is a fault body AWS JSON protocols use for throttling.
@@ -51,12 +56,17 @@ func NewProxy(target string) *Proxy {
 		if op == "" {
 			op = r.Method + " " + r.URL.Path
 		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		p.mu.Lock()
 		p.counts[op]++
-		f, faulted := p.takeFault(op)
+		f, faulted := p.takeFault(op, body)
 		p.mu.Unlock()
 		if faulted {
-			_, _ = io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			w.WriteHeader(f.Status)
 			_, _ = io.WriteString(w, f.Body)
@@ -88,9 +98,9 @@ func (p *Proxy) Inject(f Fault) {
 	p.faults = append(p.faults, f)
 }
 
-func (p *Proxy) takeFault(op string) (Fault, bool) {
+func (p *Proxy) takeFault(op string, body []byte) (Fault, bool) {
 	for i, f := range p.faults {
-		if f.Op != op {
+		if f.Op != op || (f.Match != "" && !bytes.Contains(body, []byte(f.Match))) {
 			continue
 		}
 		if f.Times > 0 {
@@ -104,6 +114,31 @@ func (p *Proxy) takeFault(op string) (Fault, bool) {
 		return f, true
 	}
 	return Fault{}, false
+}
+
+// Pending returns how many more calls the queued faults of op will answer
+// (-1 when one answers every call), so a test can check that exactly the
+// expected number of attempts met them.
+func (p *Proxy) Pending(op string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, f := range p.faults {
+		if f.Op == op {
+			if f.Times < 0 {
+				return -1
+			}
+			n += f.Times
+		}
+	}
+	return n
+}
+
+// Clear drops every queued fault.
+func (p *Proxy) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = nil
 }
 
 // Count returns how many calls of op were seen (faulted ones included).
@@ -124,7 +159,7 @@ func (p *Proxy) Counts() map[string]int {
 	return out
 }
 
-// Reset zeroes the counts (faults stay queued).
+// Reset zeroes the counts (faults stay queued; Clear drops them).
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -136,5 +171,6 @@ const (
 	OpGetParameter   = "AmazonSSM.GetParameter"
 	OpGetParameters  = "AmazonSSM.GetParameters"
 	OpPutParameter   = "AmazonSSM.PutParameter"
+	OpDeleteParam    = "AmazonSSM.DeleteParameter"
 	OpGetSecretValue = "secretsmanager.GetSecretValue"
 )
