@@ -41,9 +41,10 @@ type Config struct {
 	// optional; default "local").
 	Environment string
 	// MinReadInterval is the shortest time between two reads of the
-	// parameter, also after a 401 (TOKEN_MIN_READ_INTERVAL, optional, a Go
-	// duration such as 5s; zero means tokencache.DefaultMinReadInterval and
-	// a negative value turns the guard off).
+	// parameter after a failed read, or after a 401 whose re-read returned
+	// the same token (TOKEN_MIN_READ_INTERVAL, optional, a Go duration such
+	// as 5s; zero means tokencache.DefaultMinReadInterval and a negative
+	// value turns the guard off).
 	MinReadInterval time.Duration
 }
 

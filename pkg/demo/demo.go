@@ -226,7 +226,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 
 	// 5. The consumer: warm invocations read the parameter once.
 	consumer, err := lambdatest.Launch(ctx, consumerBin, append(awsEnv,
-		"PROFILE="+opts.ConsumerProfile, "API_BASE_URL="+idp.APIURL(), "ENVIRONMENT=demo", "TOKEN_MIN_READ_INTERVAL=1ms"),
+		"PROFILE="+opts.ConsumerProfile, "API_BASE_URL="+idp.APIURL(), "ENVIRONMENT=demo"),
 		lambdatest.WithFunctionName("oauth-token-rotator-demo-consumer"))
 	if err != nil {
 		return rep, fmt.Errorf("demo: start consumer: %w", err)

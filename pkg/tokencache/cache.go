@@ -21,7 +21,8 @@ const (
 	// DefaultMaxAge is how long a record is trusted before it is read again.
 	DefaultMaxAge = 5 * time.Minute
 	// DefaultMinReadInterval is the least time between two reads of one
-	// parameter after a failed read or an invalidation.
+	// parameter after a failed read, or after a read that returned a token
+	// already rejected once.
 	DefaultMinReadInterval = 5 * time.Second
 	// DefaultReadTimeout bounds one shared parameter read, SDK retries
 	// included.
@@ -56,9 +57,10 @@ type Config struct {
 	// bound (the parameter is read again only when the token nears expiry).
 	MaxAge time.Duration
 	// MinReadInterval is the least time between two reads of one parameter
-	// after a read failed, and between a read and an invalidation that
-	// causes the next one. Within it, callers get the cached token while it
-	// is valid, or the failed read's error. Zero means
+	// after a read failed, and after a read that returned a token already
+	// rejected once (Source.Invalidate). Within it, callers get the cached
+	// token while it is valid, or the failed read's error. The first
+	// rejection of a token always causes one read. Zero means
 	// DefaultMinReadInterval; a negative value means no minimum.
 	MinReadInterval time.Duration
 	// ReadTimeout bounds one shared GetParameter call, SDK retries

@@ -412,7 +412,7 @@ func TestInvalidate(t *testing.T) {
 		{"another token", DefaultMinReadInterval, []string{"token-0"}, []bool{false}, "token-1"},
 		{"empty token", DefaultMinReadInterval, []string{""}, []bool{false}, "token-1"},
 		{"twice", DefaultMinReadInterval, []string{"token-1", "token-1"}, []bool{true, false}, "token-2"},
-		{"read too recently", DefaultMinReadInterval - time.Second, []string{"token-1"}, []bool{false}, "token-1"},
+		{"read a second ago", time.Second, []string{"token-1"}, []bool{true}, "token-2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,6 +433,40 @@ func TestInvalidate(t *testing.T) {
 			}
 		})
 	}
+	t.Run("same token back, rejected again", func(t *testing.T) {
+		// The provider rejects token-1 but the rotator has not replaced it:
+		// the first rejection re-reads once; repeats within MinReadInterval
+		// of that read do not, so a partner API rejecting everything cannot
+		// turn each request into an SSM read.
+		f, clk := newFakeSSM(), newClock()
+		f.put(t, testProfile, "token-1", t0, time.Hour)
+		c, _ := newTestCache(f, clk, Config{})
+		src := c.Profile(testProfile)
+		mustToken(t, c, testProfile)
+		if !src.Invalidate("token-1") {
+			t.Fatal("first Invalidate(token-1) = false; want true")
+		}
+		if got := mustToken(t, c, testProfile); got != "token-1" || f.reads.Load() != 2 {
+			t.Fatalf("Token after first rejection = %q with %d reads; want token-1 from a second read", got, f.reads.Load())
+		}
+		for i := 0; i < 5; i++ {
+			if src.Invalidate("token-1") {
+				t.Fatalf("repeat Invalidate(token-1) #%d = true; want false within MinReadInterval", i+1)
+			}
+			mustToken(t, c, testProfile)
+		}
+		if got := f.reads.Load(); got != 2 {
+			t.Errorf("reads after repeated rejections = %d; want 2", got)
+		}
+		clk.Advance(DefaultMinReadInterval)
+		f.put(t, testProfile, "token-2", t0, time.Hour)
+		if !src.Invalidate("token-1") {
+			t.Fatal("Invalidate(token-1) after MinReadInterval = false; want true")
+		}
+		if got := mustToken(t, c, testProfile); got != "token-2" {
+			t.Errorf("Token = %q; want token-2", got)
+		}
+	})
 	t.Run("nothing cached", func(t *testing.T) {
 		c := New(newFakeSSM(), Config{})
 		if c.Profile(testProfile).Invalidate("token-1") {

@@ -37,6 +37,13 @@ type entry struct {
 	refreshAt  time.Time // read again from then on: maximum age, or minimum read interval after a failure
 	readAt     time.Time // when the last read ended
 	stale      bool      // token comes from an earlier read; the last one failed
+	// invalidated is the token an Invalidate dropped: the entry that
+	// replaces a dropped one holds no token and forces a read.
+	invalidated string
+	// rejected: this read returned the very token the last Invalidate
+	// dropped (the rotator has not replaced it yet), so further rejections
+	// of it do not cause reads within MinReadInterval.
+	rejected bool
 
 	kind error // the last read's failure: ErrNotFound, …; nil after a good read
 	err  error // its cause
@@ -161,6 +168,7 @@ func (s *Source) read(ctx context.Context) *entry {
 			expiresAt:  rec.ExpiresAt,
 			validUntil: rec.ExpiresAt.Add(-c.skew),
 			readAt:     now,
+			rejected:   old != nil && old.invalidated != "" && old.invalidated == rec.AccessToken,
 		}
 		next.refreshAt = next.validUntil
 		if c.maxAge > 0 {
@@ -213,17 +221,19 @@ func (s *Source) decode(out *ssm.GetParameterOutput) (tokenrecord.Record, error,
 // that the next Token call reads the parameter again. Call it when a partner
 // API rejects token (401). It reports whether the token was dropped: false
 // when the cache holds another token (another caller has already replaced
-// it, so a burst of rejections causes one read), holds none, or read it less
-// than Config.MinReadInterval ago (a read so soon would most likely return
-// the same token, and a partner API that rejects every request must not turn
-// each request into an SSM read).
+// it, so a burst of rejections causes one read) or holds none. The first
+// rejection of a token always causes one read. If that read returns the same
+// token (the rotator has not replaced it yet), further rejections of it are
+// ignored until Config.MinReadInterval has passed since that read, so that a
+// partner API that rejects every request cannot turn each request into an
+// SSM read.
 func (s *Source) Invalidate(token string) bool {
 	e := s.cur.Load()
 	if e == nil || token == "" || e.token != token {
 		return false
 	}
-	if s.c.minReadInterval > 0 && s.c.now().Sub(e.readAt) < s.c.minReadInterval {
+	if e.rejected && s.c.minReadInterval > 0 && s.c.now().Sub(e.readAt) < s.c.minReadInterval {
 		return false
 	}
-	return s.cur.CompareAndSwap(e, nil)
+	return s.cur.CompareAndSwap(e, &entry{invalidated: token, readAt: e.readAt})
 }
