@@ -75,11 +75,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	bad := func(variable, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("consumer: %s %s", variable, fmt.Sprintf(format, args...)))
 	}
-	switch {
-	case cfg.Profile == "":
+	if cfg.Profile == "" {
 		bad("PROFILE", "is required: the profile whose token this function uses")
-	case !onlyChars(cfg.Profile, ".-_"):
-		bad("PROFILE", "%q is not a profile name: use letters, digits, '.', '_' and '-'", cfg.Profile)
+	} else if err := tokenrecord.CheckProfileName(cfg.Profile); err != nil {
+		bad("PROFILE", "%q is not a profile name: it %v", cfg.Profile, err)
 	}
 	var err error
 	if cfg.BaseURL, err = parseBaseURL(getenv("API_BASE_URL")); err != nil {

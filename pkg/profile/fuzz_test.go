@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 // fuzzValue stands for a header value in fuzzed documents (headers may
@@ -87,7 +88,7 @@ func checkProfiles(t *testing.T, doc []byte, ps []Profile) {
 	names, params := map[string]bool{}, map[string]bool{}
 	for _, p := range ps {
 		switch {
-		case !nameRE.MatchString(p.Name) || len(p.Name) > maxNameLen || names[p.Name]:
+		case tokenrecord.CheckProfileName(p.Name) != nil || names[p.Name]:
 			t.Fatalf("Parse(%q) accepted name %q", doc, p.Name)
 		case CheckURL(p.TokenURL) != nil:
 			t.Fatalf("Parse(%q) accepted token_url %q", doc, p.TokenURL)

@@ -83,11 +83,7 @@ type Options struct {
 	ParameterPrefix string
 }
 
-// maxNameLen keeps parameter names well inside SSM's 1011-character limit.
-const maxNameLen = 128
-
 var (
-	nameRE      = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 	parameterRE = regexp.MustCompile(`^/[A-Za-z0-9._/-]+$`)
 	headerRE    = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$")
 )
@@ -106,10 +102,6 @@ var reservedHeaders = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
 	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
-
-// leaseSuffix ends the lease parameters the rotator keeps beside records
-// (tokenstore.LockName); no record may end with it.
-const leaseSuffix = ".lock"
 
 // rawDocument mirrors the YAML; unknown fields are refused.
 type rawDocument struct {
@@ -211,15 +203,11 @@ func Parse(data []byte, opts Options) ([]Profile, error) {
 			Body:     Body(rp.Body),
 		}
 		name := rp.Name
-		switch {
+		switch err := tokenrecord.CheckProfileName(name); {
 		case name == "":
 			add(i, "", "name", "is required")
-		case len(name) > maxNameLen:
-			add(i, name, "name", "is longer than %d characters", maxNameLen)
-		case !nameRE.MatchString(name):
-			add(i, name, "name", "may contain only letters, digits, '.', '_' and '-'")
-		case strings.HasSuffix(name, leaseSuffix):
-			add(i, name, "name", "may not end in %q, which names the rotator's lease parameters", leaseSuffix)
+		case err != nil:
+			add(i, name, "name", "%v", err)
 		default:
 			if j, dup := names[name]; dup {
 				add(i, name, "name", "duplicates profiles[%d]", j)
@@ -278,8 +266,8 @@ func Parse(data []byte, opts Options) ([]Profile, error) {
 				add(i, name, "parameter", "must be an SSM parameter path such as %sname", prefix)
 			case !strings.HasPrefix(rp.Parameter, prefix):
 				add(i, name, "parameter", "%s is outside the token prefix %s, where the rotator may write", rp.Parameter, prefix)
-			case strings.HasSuffix(rp.Parameter, leaseSuffix):
-				add(i, name, "parameter", "may not end in %q, which names the rotator's lease parameters", leaseSuffix)
+			case strings.HasSuffix(rp.Parameter, tokenrecord.LeaseSuffix):
+				add(i, name, "parameter", "may not end in %q, which names the rotator's lease parameters", tokenrecord.LeaseSuffix)
 			}
 			p.Parameter = rp.Parameter
 		} else if name != "" {

@@ -3,6 +3,7 @@ package tokencache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -178,8 +179,8 @@ func (c *Cache) Profile(name string) *Source {
 	if s := c.reg.Load().profile(name); s != nil {
 		return s
 	}
-	if err := checkProfileName(name); err != nil {
-		return &Source{c: c, profile: name, param: tokenrecord.ParameterName(c.prefix, name), invalid: err}
+	if err := tokenrecord.CheckProfileName(name); err != nil {
+		return &Source{c: c, profile: name, param: tokenrecord.ParameterName(c.prefix, name), invalid: fmt.Errorf("profile name %w", err)}
 	}
 	return c.register(name, tokenrecord.ParameterName(c.prefix, name), true)
 }
@@ -229,20 +230,6 @@ func (c *Cache) register(name, param string, byProfile bool) *Source {
 	}
 	c.reg.Store(next)
 	return s
-}
-
-func checkProfileName(name string) error {
-	if name == "" {
-		return errors.New("empty profile name")
-	}
-	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-		default:
-			return errors.New("invalid profile name: use letters, digits, '.', '_' and '-'")
-		}
-	}
-	return nil
 }
 
 // Stats counts what a Cache has done since it was built. Hits + Misses is

@@ -252,8 +252,8 @@ func TestErrorKinds(t *testing.T) {
 		{name: "another profile's record", profile: testProfile, value: `{"access_token":"x","expires_at":"2026-11-23T10:00:00Z","issued_at":"2026-11-22T10:00:00Z","profile":"agency-7"}`, wantKind: ErrUnreadable, wantMsg: `the record is for profile "agency-7"`, wantRead: true},
 		{name: "expired record", profile: testProfile, value: `{"access_token":"x","expires_at":"2026-11-22T09:00:00Z","issued_at":"2026-11-21T09:00:00Z","profile":"` + testProfile + `"}`, wantKind: ErrExpired, wantMsg: "rotator has stalled", wantRead: true},
 		{name: "access denied", profile: testProfile, ssmErr: errors.New("AccessDeniedException: not authorized to perform ssm:GetParameter"), wantKind: ErrReadFailed, wantMsg: "AccessDeniedException", wantRead: true},
-		{name: "invalid profile name", profile: "a/b", wantMsg: "invalid profile name"},
-		{name: "empty profile name", profile: "", wantMsg: "empty profile name"},
+		{name: "invalid profile name", profile: "a/b", wantMsg: "profile name may contain only letters"},
+		{name: "empty profile name", profile: "", wantMsg: "profile name is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
