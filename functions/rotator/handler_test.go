@@ -135,7 +135,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.file = filepath.Join(t.TempDir(), "profiles.yaml")
 	r.writeProfiles(t, doc)
-	cfg, err := mototest.ConfigFor(context.Background(), r.proxy.URL)
+	cfg, err := mototest.ConfigFor(context.Background(), r.proxy.URL, awsOptions(noBackoff)...)
 	if err != nil {
 		t.Fatal(err)
 	}

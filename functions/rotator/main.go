@@ -35,11 +35,7 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: env.LogLevel}))
 	slog.SetDefault(logger)
 
-	// SSM throttles bursts (ThrottlingException): let the SDK's standard
-	// retryer absorb them with more attempts than its default 3.
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 8 })
-	}))
+	cfg, err := config.LoadDefaultConfig(context.Background(), awsOptions()...)
 	if err != nil {
 		logger.Error("load AWS configuration", "error", err)
 		os.Exit(1)
@@ -52,4 +48,22 @@ func main() {
 		Metrics: os.Stdout,
 	})
 	lambda.Start(h.Handle)
+}
+
+// awsMaxAttempts bounds the attempts of one AWS call (the SDK's default is 3).
+const awsMaxAttempts = 8
+
+// awsOptions configures the AWS clients: SSM throttles bursts
+// (ThrottlingException), so the SDK's standard retryer (exponential backoff
+// with jitter; throttling, 5xx and connection errors retried) gets
+// awsMaxAttempts attempts. retryOpts apply after that: the tests pass a
+// zero backoff to prove this very configuration without waiting.
+func awsOptions(retryOpts ...func(*retry.StandardOptions)) []func(*config.LoadOptions) error {
+	return []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(append([]func(*retry.StandardOptions){
+				func(o *retry.StandardOptions) { o.MaxAttempts = awsMaxAttempts },
+			}, retryOpts...)...)
+		}),
+	}
 }

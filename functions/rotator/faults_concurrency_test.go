@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
+)
+
+// gatedFetcher holds every token request until release is closed, and
+// reports each one on started.
+type gatedFetcher struct {
+	next    rotate.Fetcher
+	started chan string
+	release chan struct{}
+}
+
+func (g *gatedFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token, error) {
+	g.started <- r.ClientID
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return oauth.Token{}, ctx.Err()
+	}
+	return g.next.Fetch(ctx, r)
+}
+
+// watchedStore reports the end of every Lock on locked; when hold is set,
+// each Lock first reports on holding and waits for hold to be closed.
+type watchedStore struct {
+	rotate.Store
+	locked  chan error
+	holding chan struct{}
+	hold    chan struct{}
+}
+
+func (w *watchedStore) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
+	if w.hold != nil {
+		w.holding <- struct{}{}
+		<-w.hold
+	}
+	release, err := w.Store.Lock(ctx, name, owner, now, ttl)
+	if w.locked != nil {
+		w.locked <- err
+	}
+	return release, err
+}
+
+// receive takes n values from ch, failing the test if they do not come
+// within a minute (a deadlock guard, not a wait for time to pass).
+func receive[T any](t *testing.T, ch <-chan T, n int, what string) []T {
+	t.Helper()
+	var out []T
+	timeout := time.After(time.Minute)
+	for len(out) < n {
+		select {
+		case v := <-ch:
+			out = append(out, v)
+		case <-timeout:
+			t.Fatalf("%s: got %d of %d within a minute", what, len(out), n)
+		}
+	}
+	return out
+}
+
+type runResult struct {
+	sum rotate.Summary
+	err error
+}
+
+// concurrentRuns proves against moto that runs at once (a Lambda retry, a
+// manual invoke during a scheduled run) never fetch a profile twice: the
+// lease (PutParameter Overwrite=false) lets one run fetch while the others
+// skip, and the re-read under the lease skips a profile another run has
+// refreshed since this one read it. A lease left by a dead run is taken
+// over; a live one is respected.
+func concurrentRuns(t *testing.T, e *faultEnv) {
+	profiles := []string{"x", "y", "z"}
+	var doc strings.Builder
+	doc.WriteString("profiles:\n")
+	for i, p := range profiles {
+		e.secret(t, "faults-conc/"+p, "conc-"+p+"-client", fmt.Sprintf("Cn%dQw8Er6Ty4Ui2Op0As9", i))
+		doc.WriteString("  - name: " + p + "\n    token_url: " + e.idp.TokenURL("partner") + "\n    secret_id: faults-conc/" + p + "\n    headers: {Accept: application/json}\n")
+	}
+	prefixes := 0
+	newPrefix := func() string { prefixes++; return fmt.Sprintf("/faults/conc-%d", prefixes) }
+	// onePerProfile checks that each profile's client made exactly one
+	// token request since before.
+	onePerProfile := func(t *testing.T, before map[string]int) {
+		t.Helper()
+		after := e.requestsByClient()
+		for _, p := range profiles {
+			if n := after["conc-"+p+"-client"] - before["conc-"+p+"-client"]; n != 1 {
+				t.Errorf("profile %s: %d token requests; want exactly 1", p, n)
+			}
+		}
+	}
+	noLeases := func(t *testing.T, prefix string) {
+		t.Helper()
+		for _, p := range profiles {
+			if v := e.raw(t, tokenstore.LockName(tokenrecord.ParameterName(prefix, p))); v != "" {
+				t.Errorf("lease of %s left behind: %q", p, v)
+			}
+		}
+	}
+
+	for _, tt := range []struct {
+		name     string
+		payloads []string
+	}{
+		{"three scheduled runs at once", []string{scheduled, scheduled, scheduled}},
+		{"a forced run during a scheduled run", []string{`{"force":true}`, scheduled}},
+		{"two forced runs at once", []string{`{"force":true}`, `{"force":true,"profiles":["x","y","z"]}`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := newPrefix()
+			runs, n := len(tt.payloads), len(profiles)
+			gate := &gatedFetcher{next: &oauth.Client{}, started: make(chan string, runs*n), release: make(chan struct{})}
+			locked := make(chan error, runs*n)
+			before := e.requestsByClient()
+			results := make(chan runResult, runs)
+			for _, payload := range tt.payloads {
+				// A separate handler per run: a retry may land in another
+				// Lambda environment.
+				h := e.handler(t, doc.String(), prefix, gate, func(s rotate.Store) rotate.Store { return &watchedStore{Store: s, locked: locked} })
+				go func() {
+					sum, err := e.invoke(t, h, payload)
+					results <- runResult{sum, err}
+				}()
+			}
+			// Every run has tried the lease of every profile, and one run
+			// per profile holds it and is fetching.
+			receive(t, locked, runs*n, "lease attempts")
+			started := receive(t, gate.started, n, "token requests started")
+			close(gate.release)
+			var refreshed, skipped int
+			for _, r := range receive(t, results, runs, "runs") {
+				if r.err != nil {
+					t.Errorf("run = %v; want success", r.err)
+				}
+				refreshed += len(r.sum.Refreshed)
+				for _, o := range r.sum.Skipped {
+					skipped++
+					if o.Reason != "another rotator run is refreshing it" {
+						t.Errorf("skipped %s: %q; want the lease as the reason", o.Profile, o.Reason)
+					}
+				}
+			}
+			if len(gate.started) != 0 || refreshed != n || skipped != (runs-1)*n {
+				t.Errorf("token requests started %v (+%d later), refreshed %d, skipped %d; want one per profile, %d refreshed, %d skipped",
+					started, len(gate.started), refreshed, skipped, n, (runs-1)*n)
+			}
+			onePerProfile(t, before)
+			noLeases(t, prefix)
+		})
+	}
+
+	for _, tt := range []struct {
+		name, late string
+	}{
+		{"a scheduled run that read before another run wrote skips under the lease", scheduled},
+		{"a forced run that read before another run wrote skips under the lease", `{"force":true}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := newPrefix()
+			before := e.requestsByClient()
+			hold := &watchedStore{holding: make(chan struct{}, len(profiles)), hold: make(chan struct{})}
+			late := e.handler(t, doc.String(), prefix, nil, func(s rotate.Store) rotate.Store { hold.Store = s; return hold })
+			done := make(chan runResult, 1)
+			go func() {
+				sum, err := e.invoke(t, late, tt.late)
+				done <- runResult{sum, err}
+			}()
+			// The late run has read the records (none yet) and waits to take
+			// the leases; meanwhile a scheduled run refreshes everything.
+			receive(t, hold.holding, len(profiles), "late run at the leases")
+			first := e.handler(t, doc.String(), prefix, nil, nil)
+			if sum, err := e.invoke(t, first, scheduled); err != nil || len(sum.Refreshed) != len(profiles) {
+				t.Fatalf("first run = %+v, %v; want every profile refreshed", sum, err)
+			}
+			close(hold.hold)
+			r := receive(t, done, 1, "late run")[0]
+			if r.err != nil || len(r.sum.Skipped) != len(profiles) {
+				t.Fatalf("late run = %+v, %v; want every profile skipped", r.sum, r.err)
+			}
+			for _, o := range r.sum.Skipped {
+				if o.Reason != "refreshed by a concurrent run" {
+					t.Errorf("late run skipped %s: %q; want 'refreshed by a concurrent run'", o.Profile, o.Reason)
+				}
+			}
+			onePerProfile(t, before)
+			noLeases(t, prefix)
+		})
+	}
+
+	t.Run("a dead run's lease is taken over; a live one is respected", func(t *testing.T) {
+		prefix := newPrefix()
+		ctx := context.Background()
+		lease := func(p, value string) string {
+			name := tokenstore.LockName(tokenrecord.ParameterName(prefix, p))
+			_, err := e.admin.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value), Type: types.ParameterTypeString})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return name
+		}
+		dead := lease("x", "dead-run "+time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano))
+		liveValue := "live-run " + time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+		live := lease("y", liveValue)
+		before := e.requestsByClient()
+		sum, err := e.invoke(t, e.handler(t, doc.String(), prefix, nil, nil), scheduled)
+		if err != nil || len(sum.Refreshed) != 2 || len(sum.Skipped) != 1 || sum.Skipped[0].Profile != "y" || sum.Skipped[0].Reason != "another rotator run is refreshing it" {
+			t.Fatalf("run = %+v, %v; want x and z refreshed, y skipped for its live lease", sum, err)
+		}
+		after := e.requestsByClient()
+		if after["conc-x-client"]-before["conc-x-client"] != 1 || after["conc-y-client"] != before["conc-y-client"] {
+			t.Errorf("token requests x %d, y %d; want 1 and 0", after["conc-x-client"]-before["conc-x-client"], after["conc-y-client"]-before["conc-y-client"])
+		}
+		if v := e.raw(t, dead); v != "" {
+			t.Errorf("taken-over lease left behind: %q", v)
+		}
+		if v := e.raw(t, live); v != liveValue {
+			t.Errorf("live lease = %q; want it untouched", v)
+		}
+		if e.raw(t, tokenrecord.ParameterName(prefix, "y")) != "" {
+			t.Error("y has a record although its lease was held")
+		}
+	})
+}
