@@ -77,6 +77,20 @@ func BenchmarkTimeNow(b *testing.B) {
 	_ = last
 }
 
+// BenchmarkTimeNowParallel is BenchmarkTimeNow from GOMAXPROCS goroutines at
+// once: the floor of BenchmarkCacheHitParallel, and how far a clock read
+// alone scales on this machine.
+func BenchmarkTimeNowParallel(b *testing.B) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var last time.Time
+		for pb.Next() {
+			last = time.Now()
+		}
+		_ = last
+	})
+}
+
 // failingSource is an oauth2.TokenSource the benchmarks must never reach.
 type failingSource struct{ b *testing.B }
 
