@@ -56,6 +56,29 @@ check-moto:
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+## ---- fuzzing and vulnerabilities (not part of make test) ----
+# make test runs every fuzz target's seeds; make fuzz fuzzes each target for
+# FUZZTIME (make fuzz FUZZTIME=10m for a longer run). A failing input is
+# saved under the package's testdata/fuzz/ and from then on runs in make test.
+# make vulncheck needs https://vuln.go.dev, which not every build host reaches.
+
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./pkg/profile:FuzzParse ./pkg/credentials:FuzzParse \
+  ./pkg/oauth:FuzzParseToken ./pkg/oauth:FuzzFetchError \
+  ./pkg/tokenrecord:FuzzParse ./pkg/tokenrecord:FuzzMarshalParse
+
+.PHONY: fuzz vulncheck
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$fn in $$pkg for $(FUZZTIME) =="; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+vulncheck:
+	$(GO) tool govulncheck ./...
+
 clean:
 	rm -rf .build .aws-sam
 
