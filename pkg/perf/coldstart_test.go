@@ -1,0 +1,95 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/mototest"
+)
+
+const (
+	coldStarts = 15
+	sizeTarget = 8 << 20
+)
+
+// TestColdStart reports the size of each bootstrap, as shipped (linux/arm64)
+// and for this host, both built by the Makefile's build-<LogicalId>
+// targets, and the host build's cold start: the time from starting the
+// process to its first Runtime API request (lambdatest's InitDuration),
+// over several starts, with its resident memory at that moment.
+func TestColdStart(t *testing.T) {
+	needPerf(t)
+	envs := map[string][]string{
+		// The bundled sandbox profiles, as the build copies them; no AWS call
+		// is made before the first invocation.
+		"rotator":  append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILES_FILE=profiles/sandbox.yaml"),
+		"consumer": append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILE=aviv-caas-agency-42", "API_BASE_URL=https://api.example.com"),
+	}
+	var sizeRows, startRows [][]string
+	for _, f := range functions {
+		arm, host := bootstrap(t, "arm64", f.name), bootstrap(t, "host", f.name)
+		armSize, hostSize := fileSize(t, arm), fileSize(t, host)
+		verdict := "yes"
+		if armSize >= sizeTarget || hostSize >= sizeTarget {
+			verdict = "NO"
+		}
+		sizeRows = append(sizeRows, []string{f.name, mib(armSize), itoa(int(armSize)), mib(hostSize), itoa(int(hostSize)), verdict})
+
+		var inits []time.Duration
+		var rss []uint64
+		for i := range coldStarts + 1 {
+			d, r := coldStart(t, host, envs[f.name])
+			if i == 0 {
+				continue // the first start after the build pays for the page cache
+			}
+			inits, rss = append(inits, d), append(rss, r)
+		}
+		slices.Sort(inits)
+		slices.Sort(rss)
+		med := inits[len(inits)/2]
+		progressf("cold start: %s median %s over %d starts", f.name, ms1(med), coldStarts)
+		startRows = append(startRows, []string{f.name, ms1(med), ms1(inits[0]), ms1(inits[len(inits)-1]), mib(rss[len(rss)/2])})
+	}
+	rep := newReport(t, "60-cold-start", "Bootstrap size and cold start")
+	rep.printf("Built by `make build-<LogicalId>` (CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -ldflags=\"-s -w\"): arm64 as shipped,\n" +
+		"and for this host (the same flags and targets, LAMBDA_ENV overridden). Target: under 8 MiB.\n\n")
+	rep.table([]string{"function", "arm64", "arm64 bytes", "host", "host bytes", "under 8 MiB"}, sizeRows)
+	rep.printf("Cold start of the host build through lambdatest's fake Runtime API: process start to its first\n"+
+		"GET /runtime/invocation/next (InitDuration), %d starts after one unmeasured start; RSS = VmRSS at that moment.\n\n", coldStarts)
+	rep.table([]string{"function", "median init", "min", "max", "median RSS at init"}, startRows)
+	rep.done()
+}
+
+// coldStart starts the bootstrap once and returns its InitDuration and RSS.
+func coldStart(t *testing.T, bin string, env []string) (time.Duration, uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rt, err := lambdatest.Launch(ctx, bin, env, lambdatest.WithTaskRoot(filepath.Dir(bin)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	d, err := rt.WaitInit(ctx)
+	if err != nil {
+		t.Fatalf("WaitInit(%s) = %v", bin, err)
+	}
+	return d, procStatus(rt.PID(), "VmRSS")
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func ms1(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
