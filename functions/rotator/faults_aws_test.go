@@ -108,6 +108,24 @@ func awsFaults(t *testing.T, e *faultEnv) {
 		}
 	})
 
+	t.Run("a GetParameters answer cut off inside a token fails every profile without quoting it", func(t *testing.T) {
+		tok := "cut-off-token-" + randomHex(t)
+		e.mustNotLeak(tok)
+		before := map[string]string{"a": raw("a"), "b": raw("b"), "c": raw("c")}
+		e.proxy.Inject(mototest.Fault{Op: mototest.OpGetParameters, Status: 200,
+			Body: `{"InvalidParameters":[],"Parameters":[{"Name":"` + tokenrecord.ParameterName(prefix, "a") + `","Type":"SecureString","Version":3,"Value":"{\"access_token\":\"` + tok})
+		requests := e.idp.RequestCount()
+		sum, err := e.invoke(t, h, scheduled)
+		if err == nil || len(sum.Failed) != 3 || !strings.Contains(err.Error(), "deserialization failed") || e.idp.RequestCount() != requests {
+			t.Fatalf("run = %+v, %v; want a, b and c failed (deserialization failed), nothing fetched", sum, err)
+		}
+		for p, want := range before {
+			if raw(p) != want {
+				t.Errorf("record of %s changed", p)
+			}
+		}
+	})
+
 	t.Run("a GetParameters answer listing every record as invalid fetches nothing", func(t *testing.T) {
 		names := `["` + tokenrecord.ParameterName(prefix, "a") + `","` + tokenrecord.ParameterName(prefix, "b") + `","` + tokenrecord.ParameterName(prefix, "c") + `"]`
 		e.proxy.Inject(mototest.Fault{Op: mototest.OpGetParameters, Status: 200, Body: `{"InvalidParameters":` + names + `,"Parameters":[]}`})
@@ -169,6 +187,16 @@ func awsFaults(t *testing.T, e *faultEnv) {
 		{"binary secret", func(t *testing.T) {
 			putSecret(t, &secretsmanager.PutSecretValueInput{SecretBinary: []byte(`{"client_id":"aws-b-client","client_secret":"` + secrets["b"] + `"}`)})
 		}, "it is a binary secret"},
+		{"Secrets Manager answer cut off inside the secret", func(t *testing.T) {
+			e.proxy.Inject(mototest.Fault{Op: mototest.OpGetSecretValue, Match: `"faults-aws/b"`, Status: 200,
+				Body: `{"Name":"faults-aws/b","SecretString":"{\"client_id\":\"aws-b-client\",\"client_secret\":\"` + secrets["b"]})
+			t.Cleanup(e.proxy.Clear)
+		}, "deserialization failed"},
+		{"SecretString of the wrong JSON type", func(t *testing.T) {
+			e.proxy.Inject(mototest.Fault{Op: mototest.OpGetSecretValue, Match: `"faults-aws/b"`, Status: 200,
+				Body: `{"Name":"faults-aws/b","SecretString":{"client_secret":"` + secrets["b"] + `"}}`})
+			t.Cleanup(e.proxy.Clear)
+		}, "deserialization failed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := raw("b")
