@@ -1,0 +1,38 @@
+package tokencache
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/securitytest"
+)
+
+// TestNoTokenInAnyRendering prints a Cache, a Source holding a token, a
+// Transport and an *Error every way a log line or an error could (fmt
+// verbs, slog JSON and text, nested) and checks that no piece of the token
+// appears.
+func TestNoTokenInAnyRendering(t *testing.T) {
+	const token = "eyJhbGciOi.CACHED-token-5d4c3b2a"
+	f, clk := newFakeSSM(), newClock()
+	f.put(t, testProfile, token, t0, time.Hour)
+	c, _ := newTestCache(f, clk, Config{})
+	src := c.Profile(testProfile)
+	if got, err := src.Token(context.Background()); err != nil || got != token {
+		t.Fatalf("Token = %q, %v", got, err)
+	}
+	_, err := c.Token(context.Background(), "no-record")
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Token of a missing record = %v; want an *Error", err)
+	}
+	for _, v := range []any{c, src, &Transport{Source: src}, e} {
+		for _, r := range securitytest.Renderings(v) {
+			if piece, found := leakcheck.Find(r.Text, token); found {
+				t.Errorf("%s of %T contains %q, a piece of the token", r.How, v, piece)
+			}
+		}
+	}
+}
