@@ -30,6 +30,7 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(logger)
 	h, err := setup(context.Background(), os.Getenv, os.Stdout, logger)
 	if err != nil {
 		logger.Error("consumer: init failed", "error", err.Error())

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/m2mtokens/oauth-token-rotator/pkg/emf"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
@@ -191,18 +192,17 @@ func (h *handler) run(ctx context.Context, r *rotate.Rotator, req rotate.Request
 	return sum, err
 }
 
-// emitMetrics writes CloudWatch Embedded Metric Format lines: one for the
-// run and one per profile with the seconds left on its stored token.
+// emitMetrics writes CloudWatch Embedded Metric Format lines: one per
+// profile with the seconds left on its stored token, and one for the run.
 func (h *handler) emitMetrics(sum rotate.Summary) {
 	if h.metrics == nil {
 		return
 	}
 	now := h.now()
-	ms := now.UnixMilli()
-	outcomes := sum.Outcomes()
+	env := emf.Dimension{Name: "Environment", Value: h.env.Environment}
 	minLeft := -1.0
-	var lines [][]byte
-	for _, o := range outcomes {
+	var out []byte
+	for _, o := range sum.Outcomes() {
 		left := 0.0
 		if o.ExpiresAt != nil {
 			left = max(0, o.ExpiresAt.Sub(now).Seconds())
@@ -210,47 +210,19 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 		if minLeft < 0 || left < minLeft {
 			minLeft = left
 		}
-		lines = append(lines, emf(h.env.Namespace, ms, []string{"Environment", "Profile"},
-			map[string]any{"Environment": h.env.Environment, "Profile": o.Profile, "SecondsUntilExpiry": left},
-			[]metric{{"SecondsUntilExpiry", "Seconds"}}))
+		out = append(out, emf.Line(h.env.Namespace, now, []emf.Dimension{env, {Name: "Profile", Value: o.Profile}},
+			emf.Metric{Name: "SecondsUntilExpiry", Unit: emf.Seconds, Value: left})...)
 	}
-	run := map[string]any{
-		"Environment":       h.env.Environment,
-		"ProfilesRefreshed": len(sum.Refreshed),
-		"ProfilesSkipped":   len(sum.Skipped),
-		"ProfilesFailed":    len(sum.Failed),
+	run := []emf.Metric{
+		{Name: "ProfilesRefreshed", Unit: emf.Count, Value: float64(len(sum.Refreshed))},
+		{Name: "ProfilesSkipped", Unit: emf.Count, Value: float64(len(sum.Skipped))},
+		{Name: "ProfilesFailed", Unit: emf.Count, Value: float64(len(sum.Failed))},
 	}
-	metrics := []metric{{"ProfilesRefreshed", "Count"}, {"ProfilesSkipped", "Count"}, {"ProfilesFailed", "Count"}}
 	if minLeft >= 0 {
-		run["MinSecondsUntilExpiry"] = minLeft
-		metrics = append(metrics, metric{"MinSecondsUntilExpiry", "Seconds"})
+		run = append(run, emf.Metric{Name: "MinSecondsUntilExpiry", Unit: emf.Seconds, Value: minLeft})
 	}
-	lines = append(lines, emf(h.env.Namespace, ms, []string{"Environment"}, run, metrics))
+	out = append(out, emf.Line(h.env.Namespace, now, []emf.Dimension{env}, run...)...)
 	h.metricsMu.Lock()
 	defer h.metricsMu.Unlock()
-	for _, l := range lines {
-		_, _ = h.metrics.Write(append(l, '\n'))
-	}
-}
-
-type metric struct{ Name, Unit string }
-
-func emf(namespace string, ms int64, dims []string, fields map[string]any, metrics []metric) []byte {
-	defs := make([]map[string]string, len(metrics))
-	for i, m := range metrics {
-		defs[i] = map[string]string{"Name": m.Name, "Unit": m.Unit}
-	}
-	doc := map[string]any{
-		"_aws": map[string]any{
-			"Timestamp": ms,
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace": namespace, "Dimensions": [][]string{dims}, "Metrics": defs,
-			}},
-		},
-	}
-	for k, v := range fields {
-		doc[k] = v
-	}
-	b, _ := json.Marshal(doc)
-	return b
+	_, _ = h.metrics.Write(out)
 }
