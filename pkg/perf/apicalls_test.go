@@ -210,6 +210,6 @@ func TestAPICalls(t *testing.T) {
 	rep.table([]string{"N", "run", "due", "GetParameters", "GetSecretValue", "Put records", "Put leases", "DeleteParameter", "AWS calls", "token requests", "wall"}, rows)
 	rep.printf("Each due profile costs 4 SSM calls: its lease (PutParameter Overwrite=false on <param>.lock), a re-read under the lease,\n" +
 		"the record (PutParameter) and the release (DeleteParameter). The record is the only write the contract needs;\n" +
-		"the other 3 keep two overlapping runs from fetching the same token.\n")
+		"the other 3 keep two overlapping runs from fetching the same token.\n\n")
 	rep.done()
 }

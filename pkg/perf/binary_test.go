@@ -66,7 +66,7 @@ func TestRotatorBinary(t *testing.T) {
 		}
 		rt.Close()
 	}
-	rep := newReport(t, "40-rotator-binary", fmt.Sprintf("Rotator bootstrap memory: %d profiles, token endpoint latency %s, moto", scaleProfiles, scaleLatency))
+	rep := newReport(t, "40-rotator-binary", fmt.Sprintf("Rotator bootstrap memory: %d profiles, token endpoint latency %s, moto", scaleProfiles, human(scaleLatency)))
 	rep.printf("The built bootstrap (host build, Makefile flags) through lambdatest's fake Runtime API, SSM and Secrets Manager in moto\n" +
 		"behind the counting proxy; one process per concurrency (ROTATOR_CONCURRENCY), a first run with every profile due, then a\n" +
 		"warm run with none due. Duration as Lambda reports it; RSS and peak RSS (VmHWM) of the process after each run.\n" +

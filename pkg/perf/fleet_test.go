@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,6 +54,7 @@ func newCountingTokenEndpoint(lifetime time.Duration) *countingTokenEndpoint {
 type fleetCounts struct {
 	containers, calls                    int
 	tokenRequests, ssmReads, secretReads int
+	consumerReads, rotatorReads          int
 	ssmWrites                            int
 	peakSSMReadsPerSec                   float64
 	peakTokenRequestsPerSec              float64
@@ -131,7 +133,8 @@ func simulateFleet(t *testing.T, lifetime time.Duration) (ours, xo fleetCounts) 
 		xo.peakTokenRequestsPerSec = max(xo.peakTokenRequestsPerSec, float64(endpoint.requests.Load()-xoBefore)/callEvery.Seconds())
 	}
 	ours.tokenRequests = int(fetch.calls.Load())
-	ours.ssmReads = int(mem.getParameter.Load() + mem.getParameters.Load())
+	ours.consumerReads, ours.rotatorReads = int(mem.getParameter.Load()), int(mem.getParameters.Load())
+	ours.ssmReads = ours.consumerReads + ours.rotatorReads
 	ours.ssmWrites = int(mem.putRecord.Load() + mem.putLease.Load() + mem.deleteParameter.Load())
 	ours.secretReads = int(secrets.reads.Load())
 	xo.tokenRequests = int(endpoint.requests.Load())
@@ -155,28 +158,37 @@ func TestFleet(t *testing.T) {
 	needPerf(t)
 	days := fleetSpan.Hours() / 24
 	var rows [][]string
+	var readNotes []string
 	for _, lifetime := range []time.Duration{24 * time.Hour, time.Hour} {
 		start := time.Now()
 		ours, xo := simulateFleet(t, lifetime)
 		if xo.tokenRequests != xo.containers {
 			t.Errorf("x/oauth2 made %d token requests for %d containers; lifetime arithmetic says one each", xo.tokenRequests, xo.containers)
 		}
-		perDay := func(n int) string { return fmt.Sprintf("%.0f", float64(n)/days) }
+		perDay := func(n int) string {
+			if d := float64(n) / days; d < 10 {
+				return fmt.Sprintf("%.1f", d)
+			}
+			return fmt.Sprintf("%.0f", float64(n)/days)
+		}
 		life := fmt.Sprintf("%.0f h", lifetime.Hours())
 		rows = append(rows,
 			[]string{life, "rotator + tokencache", perDay(ours.containers), perDay(ours.calls), perDay(ours.tokenRequests), perDay(ours.ssmReads), perDay(ours.ssmWrites), perDay(ours.secretReads), fmt.Sprintf("%.1f", ours.peakSSMReadsPerSec), "0"},
 			[]string{life, "x/oauth2 per container", perDay(xo.containers), perDay(xo.calls), perDay(xo.tokenRequests), "0", "0", perDay(xo.secretReads) + " *", "0", fmt.Sprintf("%.1f", xo.peakTokenRequestsPerSec)},
 			[]string{life, "ratio x/oauth2 : ours", "", "", fmt.Sprintf("%.0f : 1", float64(xo.tokenRequests)/float64(ours.tokenRequests)), "", "", fmt.Sprintf("%.0f : 1", float64(xo.secretReads)/float64(max(1, ours.secretReads))), "", ""})
-		progressf("fleet: %s tokens: ours %d token requests, x/oauth2 %d (simulated %s in %s)", life, ours.tokenRequests, xo.tokenRequests, fleetSpan, time.Since(start).Round(100*time.Millisecond))
+		progressf("fleet: %s tokens: ours %d token requests, x/oauth2 %d (simulated %s in %s)", life, ours.tokenRequests, xo.tokenRequests, human(fleetSpan), time.Since(start).Round(100*time.Millisecond))
+		readNotes = append(readNotes, fmt.Sprintf("%s tokens: %s consumer GetParameter (%.2f per container) + %s rotator GetParameters",
+			life, perDay(ours.consumerReads), float64(ours.consumerReads)/float64(ours.containers), perDay(ours.rotatorReads)))
 	}
-	rep := newReport(t, "70-fleet", fmt.Sprintf("Fleet: %d consumer containers living %s each, one profile, %s simulated (per day)", fleetContainers, containerLife, fleetSpan))
+	rep := newReport(t, "70-fleet", fmt.Sprintf("Fleet: %d consumer containers living %s each, one profile, %s simulated (per day)", fleetContainers, human(containerLife), human(fleetSpan)))
 	rep.printf("Each container calls the partner API every %s; when it ends, a new one starts (the fleet ramps up over the\n"+
 		"first %s). Ours: the rotator every %s and a tokencache.Cache per container (defaults: 5 min MaxAge) over a counting\n"+
 		"in-memory SSM, on a simulated clock. x/oauth2: a clientcredentials TokenSource per container against a counting httptest\n"+
 		"token endpoint (x/oauth2 expires tokens on the real clock; no token outlives its 10-minute container on either clock, so\n"+
 		"the count is one request per container, which the test checks). Peaks are per second over a 10-second step.\n"+
 		"* assumes each container reads its client secret from Secrets Manager once at start; ours never gives consumers the secret.\n\n",
-		callEvery, containerLife, rotatorEvery)
+		human(callEvery), human(containerLife), human(rotatorEvery))
 	rep.table([]string{"token lifetime", "approach", "containers", "partner calls", "token requests", "SSM reads", "SSM writes", "secret reads", "peak SSM reads/s", "peak token requests/s"}, rows)
+	rep.printf("SSM reads per day: %s.\n\n", strings.Join(readNotes, "; "))
 	rep.done()
 }

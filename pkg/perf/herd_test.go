@@ -135,7 +135,7 @@ func TestThunderingHerd(t *testing.T) {
 			if capd == 0 {
 				capd = rotate.DefaultMaxSpread
 			}
-			window = min(time.Duration(frac*float64(cfg.lifetime)), capd).String()
+			window = human(min(time.Duration(frac*float64(cfg.lifetime)), capd))
 		}
 		slices.Sort(res.used)
 		rows = append(rows, []string{name, window, itoa(res.perRun[0]), itoa(maxLater), fmt.Sprintf("%.0f%%", 100*float64(maxLater)/herdProfiles),
@@ -158,7 +158,7 @@ func TestThunderingHerd(t *testing.T) {
 	}
 
 	rep := newReport(t, "50-thundering-herd", fmt.Sprintf("Thundering herd: %d profiles fetched together, a run every %s for %s (simulated)",
-		herdProfiles, herdInterval, herdSpan))
+		herdProfiles, human(herdInterval), human(herdSpan)))
 	rep.printf("The real Rotator on a simulated clock over in-memory SSM (real tokenstore) and a fetcher that answers at once;\n" +
 		"refresh_before 15m (the default). Spread window = min(Spread x lifetime, MaxSpread). \"Lifetime used\" is how much of its\n" +
 		"lifetime a token had served when it was replaced (the providers want it close to 100%%).\n\n")

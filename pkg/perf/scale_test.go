@@ -91,7 +91,7 @@ func TestRotatorScale(t *testing.T) {
 				itoa(res.calls), fmt.Sprintf("%.0f", float64(res.calls)/res.wall.Seconds()), mib(res.peak), mib(res.alloc)})
 		}
 	}
-	rep := newReport(t, "30-rotator-scale", fmt.Sprintf("Rotator scale: %d due profiles, token endpoint latency %s", scaleProfiles, scaleLatency))
+	rep := newReport(t, "30-rotator-scale", fmt.Sprintf("Rotator scale: %d due profiles, token endpoint latency %s", scaleProfiles, human(scaleLatency)))
 	rep.printf("One scheduled run with every profile due, in this test process. moto: SSM and Secrets Manager in moto_server\n" +
 		"(one Python process on this machine; concurrency 1 is left out, being latency-bound like the in-memory run)\n" +
 		"behind the counting proxy; in-memory: the same rotator, store and credentials code over in-memory SSM and Secrets Manager\n" +
