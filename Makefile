@@ -87,3 +87,21 @@ clean:
 demo: check-moto
 	@command -v moto_server >/dev/null 2>&1 || exit 1
 	$(GO) run ./pkg/demo/cmd/demo
+
+## ---- benchmarks and measurements ----
+# The consumer's hit-path benchmarks, then pkg/perf's measurements (PERF=1):
+# AWS calls per run, rotator scale and memory, thundering herd, cold start,
+# fleet simulation. Each writes a Markdown section to BENCH_DIR; the summary
+# at the end prints them all. About 6 minutes on 2 cores.
+
+BENCH_DIR ?= $(CURDIR)/.build/bench
+
+bench: check-moto
+	@command -v moto_server >/dev/null 2>&1 || exit 1
+	@rm -rf $(BENCH_DIR) && mkdir -p $(BENCH_DIR) && { cat /proc/loadavg > $(BENCH_DIR)/loadavg 2>/dev/null || true; }
+	@echo '== consumer hot path: pkg/tokencache benchmarks =='
+	@{ $(GO) test -run '^$$' -bench 'Hit|TimeNow' -benchmem -benchtime 300ms -count 5 -cpu 1,$$(nproc) ./pkg/tokencache/ 2>&1; \
+	  echo $$? > $(BENCH_DIR)/hotpath.status; } | tee $(BENCH_DIR)/hotpath.txt; exit $$(cat $(BENCH_DIR)/hotpath.status)
+	@echo '== measurements: pkg/perf with PERF=1 =='
+	cd pkg/perf && PERF=1 PERF_REPORT=$(BENCH_DIR) PERF_HOTPATH=$(BENCH_DIR)/hotpath.txt $(GO) test -count=1 -timeout 20m -run .
+	@echo; echo '======== make bench: summary ========'; echo; cat $(BENCH_DIR)/*.md
