@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,7 +84,7 @@ func TestLeasesAgainstMoto(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Lock over %q = %v; want the lease taken over", tt.value, err)
 			}
-			if v, _ := leaseValue(t, name); !strings.HasPrefix(v, "run-b ") {
+			if v, _ := leaseValue(t, name); !strings.HasPrefix(v, "run-b#") {
 				t.Errorf("lease = %q; want it held by run-b", v)
 			}
 			release(ctx)
@@ -99,8 +100,10 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		aRead, bRead, aDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 		// Both runs read the expired lease before either acts on it; then
 		// run a completes its take-over, then run b tries its own.
-		a := &Store{API: pausingSSM{API: client, afterLeaseRead: func() { close(aRead); <-bRead }}}
-		b := &Store{API: pausingSSM{API: client, afterLeaseRead: func() { close(bRead); <-aDone }}}
+		// Each pause happens once: release reads the lease again.
+		var onceA, onceB sync.Once
+		a := &Store{API: pausingSSM{API: client, afterLeaseRead: func() { onceA.Do(func() { close(aRead); <-bRead }) }}}
+		b := &Store{API: pausingSSM{API: client, afterLeaseRead: func() { onceB.Do(func() { close(bRead); <-aDone }) }}}
 		type result struct {
 			release func(context.Context)
 			err     error
@@ -124,14 +127,20 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		if _, err := (&Store{API: client}).Lock(ctx, name, "run-c", now, time.Minute); !errors.Is(err, ErrLocked) {
 			t.Errorf("run c: Lock while run a holds the lease = %v; want ErrLocked", err)
 		}
+		// Run b's losing overwrite left its own value in the lease, so run
+		// a's release does not delete it (it deletes only its own value):
+		// the lease stays until it expires, and nobody holds it twice.
 		first.release(ctx)
-		if v, ok := leaseValue(t, name); ok {
-			t.Errorf("lease = %q after run a released it; want it deleted", v)
+		if _, err := (&Store{API: client}).Lock(ctx, name, "run-d", now, time.Minute); !errors.Is(err, ErrLocked) {
+			t.Errorf("run d: Lock before the leftover lease expires = %v; want ErrLocked", err)
 		}
-		release, err := (&Store{API: client}).Lock(ctx, name, "run-d", now, time.Minute)
+		release, err := (&Store{API: client}).Lock(ctx, name, "run-d", now.Add(2*time.Minute), time.Minute)
 		if err != nil {
-			t.Fatalf("Lock after release = %v", err)
+			t.Fatalf("Lock after the leftover lease expired = %v", err)
 		}
 		release(ctx)
+		if v, ok := leaseValue(t, name); ok {
+			t.Errorf("lease = %q after run d released it; want it deleted", v)
+		}
 	})
 }

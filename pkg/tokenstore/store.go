@@ -16,6 +16,8 @@ package tokenstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
@@ -154,6 +157,16 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 		in.KeyId = aws.String(s.KeyID)
 	}
 	out, err := s.API.PutParameter(ctx, in)
+	var ve smithy.APIError
+	if err != nil && tier == types.ParameterTierStandard && errors.As(err, &ve) && ve.ErrorCode() == "ValidationException" {
+		// SSM cannot move an Advanced parameter back to Standard: a record
+		// that once needed 8 KiB stays Advanced. Anything else fails the
+		// same way again, and the first error is the one reported.
+		in.Tier = types.ParameterTierAdvanced
+		if retried, rerr := s.API.PutParameter(ctx, in); rerr == nil {
+			out, err = retried, nil
+		}
+	}
 	if err != nil {
 		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
 	}
@@ -177,7 +190,9 @@ func LockName(name string) string { return name + ".lock" }
 func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (release func(context.Context), err error) {
 	lock := LockName(name)
 	until := now.Add(ttl).UTC()
-	value := owner + " " + until.Format(time.RFC3339Nano)
+	// The nonce makes every lease value unique, so that release can tell
+	// its own lease from one another run took over after it expired.
+	value := owner + "#" + nonce() + " " + until.Format(time.RFC3339Nano)
 	put := func(overwrite bool) (*ssm.PutParameterOutput, error) {
 		return s.API.PutParameter(ctx, &ssm.PutParameterInput{
 			Name: aws.String(lock), Value: aws.String(value), Type: types.ParameterTypeString,
@@ -186,6 +201,14 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 		})
 	}
 	release = func(ctx context.Context) {
+		// Delete the lease only while it is still ours: if it expired and
+		// another run took it over, deleting it would let a third run in.
+		// (SSM has no conditional delete; the window between this read and
+		// the delete is the residual risk, documented in the README.)
+		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
+		if err != nil || len(res.Parameters) != 1 || aws.ToString(res.Parameters[0].Value) != value {
+			return
+		}
 		_, _ = s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(lock)})
 	}
 	_, err = put(false)
@@ -225,6 +248,13 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 		return nil, ErrLocked // another run took it over first
 	}
 	return release, nil
+}
+
+// nonce returns 64 random bits in hex.
+func nonce() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func leaseExpiry(v string) (time.Time, bool) {

@@ -186,10 +186,12 @@ func TestStoreAgainstMoto(t *testing.T) {
 	if _, err := s.Lock(ctx, "/oauth-tokens/p", "run-b", now, time.Minute); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Lock = %v; want ErrLocked", err)
 	}
-	if _, err := s.Lock(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute); err != nil {
+	releaseC, err := s.Lock(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute)
+	if err != nil {
 		t.Fatalf("Lock after expiry = %v; want the stale lease taken over", err)
 	}
-	release(ctx)
+	release(ctx) // run-a's late release leaves run-c's lease alone
+	releaseC(ctx)
 	r2, err := s.Lock(ctx, "/oauth-tokens/p", "run-d", now, time.Minute)
 	if err != nil {
 		t.Fatalf("Lock after release = %v", err)
