@@ -36,6 +36,9 @@ type memStore struct {
 	locks    map[string]bool
 	readErr  error
 	writeErr error
+	// failRead, when set, is asked before each Read (numbered from 1)
+	// whether it fails.
+	failRead func(n int) error
 	reads    int
 	writes   int
 }
@@ -50,6 +53,11 @@ func (m *memStore) Read(_ context.Context, names []string) (map[string]tokenstor
 	m.reads++
 	if m.readErr != nil {
 		return nil, m.readErr
+	}
+	if m.failRead != nil {
+		if err := m.failRead(m.reads); err != nil {
+			return nil, err
+		}
 	}
 	out := map[string]tokenstore.Stored{}
 	for _, n := range names {

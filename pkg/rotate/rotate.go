@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -205,7 +206,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	r.readSecrets(ctx, states, req.CheckCredentials)
 	r.refresh(ctx, states, req.Force)
 
-	var sum Summary
+	sum := Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}}
 	for _, s := range states {
 		o := s.outcome
 		switch o.Action {
@@ -356,17 +357,24 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 			work = append(work, s)
 		}
 	}
-	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, s, force) })
+	hosts := &breakers{}
+	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, s, force, hosts) })
 }
 
 // refreshOne refreshes one due profile under its lease.
-func (r *Rotator) refreshOne(ctx context.Context, s *state, force bool) {
+func (r *Rotator) refreshOne(ctx context.Context, s *state, force bool, hosts *breakers) {
 	p := s.p
 	if err := ctx.Err(); err != nil {
 		s.fail("run ended before this profile was refreshed: " + err.Error())
 		return
 	}
-	release, err := r.Store.Lock(ctx, p.Parameter, r.Owner, r.now(), r.leaseTTL())
+	host := hostOf(p.TokenURL)
+	if reason, open := hosts.open(host); open {
+		s.fail(reason)
+		return
+	}
+	ttl := r.leaseTTL()
+	release, err := r.Store.Lock(ctx, p.Parameter, r.Owner, r.now(), ttl)
 	if errors.Is(err, tokenstore.ErrLocked) {
 		s.skip("another rotator run is refreshing it")
 		return
@@ -375,26 +383,38 @@ func (r *Rotator) refreshOne(ctx context.Context, s *state, force bool) {
 		s.fail(err.Error())
 		return
 	}
-	defer release(context.WithoutCancel(ctx))
+	defer func() {
+		// Release even when the run's context has ended, but briefly.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		release(rctx)
+	}()
+	// Everything done under the lease must end before the lease does, or
+	// another run could take it over and fetch the same token.
+	ctx, cancel := context.WithTimeout(ctx, ttl-ttl/8)
+	defer cancel()
 
 	// Re-read under the lease: if the record's version moved since this run
 	// read it, a run that finished in between has already refreshed it.
-	if fresh, err := r.Store.Read(ctx, []string{p.Parameter}); err == nil {
-		st, ok := fresh[p.Parameter]
-		var before int64
-		if s.stored != nil {
-			before = s.stored.Version
+	fresh, err := r.Store.Read(ctx, []string{p.Parameter})
+	if err != nil {
+		s.fail("re-read the stored record under the lease: " + err.Error())
+		return
+	}
+	st, ok := fresh[p.Parameter]
+	var before int64
+	if s.stored != nil {
+		before = s.stored.Version
+	}
+	if ok && st.Version != before {
+		s.stored = &st
+		if force {
+			s.skip("refreshed by a concurrent run")
+			return
 		}
-		if ok && st.Version != before {
-			s.stored = &st
-			if force {
-				s.skip("refreshed by a concurrent run")
-				return
-			}
-			if due, _ := r.isDue(p, &st, r.now()); !due {
-				s.skip("refreshed by a concurrent run")
-				return
-			}
+		if due, _ := r.isDue(p, &st, r.now()); !due {
+			s.skip("refreshed by a concurrent run")
+			return
 		}
 	}
 
@@ -404,6 +424,7 @@ func (r *Rotator) refreshOne(ctx context.Context, s *state, force bool) {
 		Audience: p.Audience, Scope: p.Scope, Params: p.Params, Headers: p.Headers, Form: p.Body == profile.BodyForm,
 	})
 	if err != nil {
+		hosts.failed(host, p.Name, err)
 		s.fail(err.Error())
 		return
 	}
@@ -421,6 +442,53 @@ func (r *Rotator) refreshOne(ctx context.Context, s *state, force bool) {
 	}
 	exp := rec.ExpiresAt.UTC().Truncate(time.Second)
 	s.outcome = Outcome{Profile: p.Name, Action: Refreshed, Reason: s.reason, Parameter: p.Parameter, ExpiresAt: &exp}
+}
+
+// releaseTimeout bounds the release of a lease after a refresh.
+const releaseTimeout = 5 * time.Second
+
+// breakerThreshold is how many profiles of one token endpoint host must
+// fail with a transient error (retries exhausted) before the rest of that
+// host's profiles fail at once in the same run, so that one endpoint that
+// is down cannot use up the run's time and starve other providers.
+const breakerThreshold = 2
+
+// breakers counts transient failures per token endpoint host in one run.
+type breakers struct {
+	mu    sync.Mutex
+	count map[string]int
+	last  map[string]string
+}
+
+func (b *breakers) open(host string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.count[host] < breakerThreshold {
+		return "", false
+	}
+	return fmt.Sprintf("not requested: %d other profiles of %s failed in this run (last: %s); the next run tries again", b.count[host], host, b.last[host]), true
+}
+
+func (b *breakers) failed(host, profile string, err error) {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) || !oe.Retryable {
+		return // a 4xx is about this profile, not the endpoint
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.count == nil {
+		b.count, b.last = map[string]int{}, map[string]string{}
+	}
+	b.count[host]++
+	b.last[host] = profile
+}
+
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return u.Host
 }
 
 func (s *state) skip(reason string) {

@@ -1,0 +1,90 @@
+package rotate
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+)
+
+// manyOn returns n copies of base named prefix-i.
+func manyOn(base profile.Profile, prefix string, n int) []profile.Profile {
+	var ps []profile.Profile
+	for i := 0; i < n; i++ {
+		p := base
+		p.Name = fmt.Sprintf("%s-%d", prefix, i)
+		p.Parameter = tokenrecord.ParameterName("", p.Name)
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func TestDownEndpointDoesNotStarveOthers(t *testing.T) {
+	h := newHarness(t)
+	caas, partner := h.r.Profiles[0], h.r.Profiles[2]
+	h.r.Profiles = append(manyOn(caas, "caas", 6), manyOn(partner, "partner", 2)...)
+	h.r.Concurrency = 1
+	h.fetch.fail[caas.TokenURL] = &oauth.Error{StatusCode: 503, Retryable: true, Attempts: 4}
+	sum, err := h.run(t, Request{})
+	if err == nil || len(sum.Failed) != 6 || len(sum.Refreshed) != 2 {
+		t.Fatalf("Run = %d failed, %d refreshed, %v; want the 6 caas profiles failed and both partner ones refreshed", len(sum.Failed), len(sum.Refreshed), err)
+	}
+	if got := h.fetch.calls.Load(); got != breakerThreshold+2 {
+		t.Errorf("token requests = %d; want %d to the down host, then 2 to the partner", got, breakerThreshold)
+	}
+	fast := 0
+	for _, o := range sum.Failed {
+		if strings.HasPrefix(o.Reason, "not requested: 2 other profiles of auth.example failed in this run") {
+			fast++
+		}
+	}
+	if fast != 6-breakerThreshold {
+		t.Errorf("profiles failed without a request = %d; want %d (reasons: %+v)", fast, 6-breakerThreshold, sum.Failed)
+	}
+}
+
+func TestClientErrorsDoNotTripTheBreaker(t *testing.T) {
+	h := newHarness(t)
+	h.r.Profiles = manyOn(h.r.Profiles[0], "caas", 4)
+	h.r.Concurrency = 1
+	h.fetch.fail[h.r.Profiles[0].TokenURL] = &oauth.Error{StatusCode: 401, Code: "invalid_client", Attempts: 1}
+	if _, err := h.run(t, Request{}); err == nil {
+		t.Fatal("Run = nil; want the 401s reported")
+	}
+	if got := h.fetch.calls.Load(); got != 4 {
+		t.Errorf("token requests = %d; want 4: a 4xx is about the profile, every profile is tried", got)
+	}
+}
+
+func TestReReadFailureUnderLeaseFails(t *testing.T) {
+	h := newHarness(t)
+	h.store.failRead = func(n int) error {
+		if n > 1 { // the run's first read works; re-reads under the lease fail
+			return errBoom
+		}
+		return nil
+	}
+	sum, err := h.run(t, Request{})
+	if err == nil || len(sum.Failed) != 3 || h.fetch.calls.Load() != 0 {
+		t.Fatalf("Run = %+v, %v with %d fetches; want every profile failed without a token request", sum, err, h.fetch.calls.Load())
+	}
+	if !strings.Contains(sum.Failed[0].Reason, "re-read the stored record under the lease") {
+		t.Errorf("reason = %q", sum.Failed[0].Reason)
+	}
+}
+
+func TestSummaryListsAreNeverNull(t *testing.T) {
+	h := newHarness(t)
+	sum, err := h.run(t, Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(sum)
+	if !strings.Contains(string(b), `"skipped":[]`) || !strings.Contains(string(b), `"failed":[]`) {
+		t.Errorf("summary JSON = %s; want empty lists as []", b)
+	}
+}
