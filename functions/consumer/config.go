@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
 )
 
@@ -121,22 +121,12 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%q must not have a query or fragment", u.Redacted())
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if !urlpolicy.Secure(u) {
 		return nil, fmt.Errorf("%q must use https (http is accepted only for loopback hosts)", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
 	return u, nil
-}
-
-// isLoopback reports whether host is localhost or a loopback address
-// (127.0.0.0/8, ::1).
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // onlyChars reports whether s is non-empty and holds only ASCII letters,

@@ -37,8 +37,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
 )
 
@@ -195,7 +195,7 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // Fetch requests a token, retrying transient failures, and validates the
 // answer. The returned error is *Error for endpoint failures.
 func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
-	if err := profile.CheckURL(r.TokenURL); err != nil {
+	if err := urlpolicy.Check(r.TokenURL); err != nil {
 		return Token{}, &Error{Err: fmt.Errorf("%w: %v", ErrInsecureURL, err)}
 	}
 	body, contentType, err := encodeBody(r)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/leakcheck"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
 )
 
 // fuzzValue stands for a header value in fuzzed documents (headers may
@@ -90,7 +91,7 @@ func checkProfiles(t *testing.T, doc []byte, ps []Profile) {
 		switch {
 		case tokenrecord.CheckProfileName(p.Name) != nil || names[p.Name]:
 			t.Fatalf("Parse(%q) accepted name %q", doc, p.Name)
-		case CheckURL(p.TokenURL) != nil:
+		case urlpolicy.Check(p.TokenURL) != nil:
 			t.Fatalf("Parse(%q) accepted token_url %q", doc, p.TokenURL)
 		case p.SecretID == "":
 			t.Fatalf("Parse(%q) accepted an empty secret_id", doc)

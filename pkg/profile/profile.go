@@ -24,9 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -36,6 +34,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
 )
 
 // Body is how the token request body is encoded.
@@ -214,7 +213,7 @@ func Parse(data []byte, opts Options) ([]Profile, error) {
 			}
 			names[name] = i
 		}
-		if err := CheckURL(p.TokenURL); err != nil {
+		if err := urlpolicy.Check(p.TokenURL); err != nil {
 			add(i, name, "token_url", "%v", err)
 		}
 		if p.SecretID == "" {
@@ -285,45 +284,6 @@ func Parse(data []byte, opts Options) ([]Profile, error) {
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
-}
-
-// CheckURL accepts an absolute https URL, or http for a loopback host
-// (127.0.0.0/8, ::1, localhost), which tests use. It rejects user info,
-// which would put a credential into configuration.
-func CheckURL(raw string) error {
-	if raw == "" {
-		return errors.New("is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		if strings.Contains(raw, "@") {
-			return errors.New("is not an absolute URL") // do not echo what may be a password
-		}
-		return fmt.Errorf("%q is not an absolute URL", raw)
-	}
-	if u.User != nil {
-		return errors.New("must not contain user info")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if IsLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q must use https (http is allowed only for loopback hosts)", u.String())
-	default:
-		return fmt.Errorf("%q must use https", u.String())
-	}
-}
-
-// IsLoopback reports whether host is localhost or a loopback IP address.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func canonicalHeaders(h map[string]string) map[string]string {

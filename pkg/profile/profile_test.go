@@ -135,30 +135,6 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
-	tests := []struct {
-		url string
-		ok  bool
-	}{
-		{"https://auth.example/oauth/token", true},
-		{"http://127.0.0.1:8080/t", true},
-		{"http://127.9.9.9/t", true},
-		{"http://[::1]:9/t", true},
-		{"http://localhost/t", true},
-		{"http://LOCALHOST/t", true},
-		{"http://localhost.evil.example/t", false},
-		{"http://10.0.0.1/t", false},
-		{"http://example.com/t", false},
-		{"", false},
-		{"https://", false},
-	}
-	for _, tt := range tests {
-		if err := CheckURL(tt.url); (err == nil) != tt.ok {
-			t.Errorf("CheckURL(%q) = %v; want ok=%v", tt.url, err, tt.ok)
-		}
-	}
-}
-
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "profiles.yaml")

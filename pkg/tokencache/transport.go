@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
 )
 
@@ -126,18 +125,7 @@ func (t *Transport) mayAuthorize(req *http.Request) bool {
 	if first != req && (first.URL.Scheme != req.URL.Scheme || !strings.EqualFold(first.URL.Host, req.URL.Host)) {
 		return false
 	}
-	return req.URL.Scheme == "https" || (req.URL.Scheme == "http" && isLoopback(req.URL))
-}
-
-// isLoopback reports whether u's host is localhost or a loopback address
-// (127.0.0.0/8, ::1).
-func isLoopback(u *url.URL) bool {
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return urlpolicy.Secure(req.URL)
 }
 
 // replayable reports whether req can be sent again: it has no body, or

@@ -1,0 +1,57 @@
+// Package urlpolicy is the one rule for where a client secret or an access
+// token may be sent: https anywhere, plain http only to a loopback host
+// (localhost, 127.0.0.0/8, ::1), which tests and local runs use. The
+// profiles document, the token request, the consumer function's
+// API_BASE_URL and the consumer's http.RoundTripper all apply it.
+package urlpolicy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// IsLoopback reports whether host is localhost or a loopback IP address.
+// Look-alike names (localhost.example.com, 127.0.0.1.nip.io) are not.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Secure reports whether a request to u may carry a secret: https, or http
+// to a loopback host.
+func Secure(u *url.URL) bool {
+	return u.Scheme == "https" || (u.Scheme == "http" && IsLoopback(u.Hostname()))
+}
+
+// Check accepts an absolute URL that Secure allows and that holds no user
+// info (which would put a credential into configuration). Its errors never
+// echo user info.
+func Check(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if strings.Contains(raw, "@") {
+			return errors.New("is not an absolute URL") // do not echo what may be a password
+		}
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.User != nil {
+		return errors.New("must not contain user info")
+	}
+	switch {
+	case Secure(u):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("%q must use https (http is allowed only for loopback hosts)", u.String())
+	default:
+		return fmt.Errorf("%q must use https", u.String())
+	}
+}
