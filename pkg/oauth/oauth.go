@@ -414,9 +414,11 @@ func (c *Client) retryAfter(h string) time.Duration {
 	if h == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(h); err == nil {
-		if secs < 0 {
-			return 0
+	if secs, err := strconv.ParseUint(h, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// A delay too large for a Duration (or for uint64) is simply longer
+		// than any run may wait.
+		if err != nil || secs > uint64(math.MaxInt64/int64(time.Second)) {
+			return math.MaxInt64
 		}
 		return time.Duration(secs) * time.Second
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -368,5 +369,39 @@ func TestErrorsNeverContainSecret(t *testing.T) {
 	tok := Token{AccessToken: "tok-abcdefghijklmnop"}
 	if strings.Contains(tok.String(), "abcdefgh") {
 		t.Errorf("Token.String() = %q leaks the token", tok.String())
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	c := &Client{Now: func() time.Time { return now }}
+	tests := []struct {
+		h    string
+		want time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"7", 7 * time.Second},
+		{"-5", 0},
+		{"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"9223372036854775807", math.MaxInt64},
+		{"99999999999999999999999", math.MaxInt64},
+	}
+	for _, tt := range tests {
+		if got := c.retryAfter(tt.h); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v; want %v", tt.h, got, tt.want)
+		}
+	}
+	// A huge Retry-After ends the fetch instead of being ignored.
+	u, calls := serve(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "99999999999999999999")
+		w.WriteHeader(429)
+	})
+	s := &sleeps{}
+	_, err := newClient(s).Fetch(context.Background(), Request{TokenURL: u, ClientID: clientID, ClientSecret: secret})
+	if err == nil || !strings.Contains(err.Error(), "exceeds") || *calls != 1 || len(s.d) != 0 {
+		t.Errorf("Fetch with a huge Retry-After = %v after %d calls and sleeps %v; want one call and no wait", err, *calls, s.d)
 	}
 }
