@@ -9,7 +9,11 @@
 GO            ?= go
 ARTIFACTS_DIR ?= $(CURDIR)/.build
 LAMBDA_ENV    := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
-LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags="-s -w"
+# VERSION=1.2.3 make build stamps the release into the User-Agent
+# (oauth-token-rotator/1.2.3); unset, the code's default version is used.
+VERSION       ?=
+LDFLAGS       := -s -w$(if $(VERSION), -X github.com/m2mtokens/oauth-token-rotator/pkg/version.Version=$(VERSION))
+LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags="$(LDFLAGS)"
 
 .PHONY: all test vet fmt-check staticcheck lint cfn-lint unit demo bench build clean check-moto
 
