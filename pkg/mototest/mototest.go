@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
@@ -51,7 +52,7 @@ type Server struct {
 }
 
 // Launch starts moto_server on a free loopback port and waits until it
-// answers. logTo receives its output (nil discards it). Call Close to stop it.
+// answers; Output returns what it printed. Call Close to stop it.
 func Launch(ctx context.Context) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
@@ -233,7 +234,8 @@ func (s *Server) PutSecret(ctx context.Context, name, value string) error {
 	}
 	sm := secretsmanager.NewFromConfig(cfg)
 	_, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
-	if err != nil && strings.Contains(err.Error(), "ResourceExistsException") {
+	var exists *smtypes.ResourceExistsException
+	if errors.As(err, &exists) {
 		_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
 	}
 	if err != nil {
