@@ -264,7 +264,7 @@ func (r *Rotator) isDue(p profile.Profile, st *tokenstore.Stored, now time.Time)
 	switch {
 	case rec.Profile != p.Name:
 		return true, fmt.Sprintf("stored record belongs to profile %q", rec.Profile)
-	case configPart(rec.Fingerprint) != configHash(p):
+	case fingerprintPart(rec.Fingerprint, 0) != configHash(p):
 		return true, "configuration changed (token URL, audience, scope or params)"
 	}
 	if refreshAt := r.RefreshAt(p, rec); !now.Before(refreshAt) {
@@ -337,7 +337,7 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 				continue
 			}
 			s.creds = creds
-			if !s.due && s.stored != nil && clientPart(s.stored.Record.Fingerprint) != clientHash(creds.ClientID) {
+			if !s.due && s.stored != nil && fingerprintPart(s.stored.Record.Fingerprint, 1) != clientHash(creds.ClientID) {
 				s.due, s.reason = true, "client id changed"
 			}
 		}
@@ -542,20 +542,14 @@ func clientHash(clientID string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-func configPart(fp string) string {
+// fingerprintPart returns part i (0: configuration, 1: client id) of a v1
+// fingerprint, or "" for any other format.
+func fingerprintPart(fp string, i int) string {
 	parts := strings.Split(fp, ":")
 	if len(parts) != 3 || parts[0] != "v1" {
 		return ""
 	}
-	return parts[1]
-}
-
-func clientPart(fp string) string {
-	parts := strings.Split(fp, ":")
-	if len(parts) != 3 || parts[0] != "v1" {
-		return ""
-	}
-	return parts[2]
+	return parts[1+i]
 }
 
 // forEach runs fn on every item with at most n at once.
