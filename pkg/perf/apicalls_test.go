@@ -230,10 +230,10 @@ func TestAPICalls(t *testing.T) {
 	rep.table([]string{"N", "run", "due", "GetParameters", "GetSecretValue", "Put records", "Put leases", "DeleteParameter", "AWS calls", "token requests", "wall"}, rows)
 	if lastK > 0 {
 		perProfile := float64(last.total()-last.getSecretValue-lastBatches) / float64(lastK)
-		rep.printf("Each due profile costs %.0f SSM calls (measured): its lease (PutParameter Overwrite=false on <param>.lock), the re-read\n"+
-			"of its record under the lease, the record (PutParameter), the release (DeleteParameter)%s.\n"+
+		rep.printf("Each due profile costs %.0f SSM calls (measured): its lease (PutParameter Overwrite=false on <param>.lock),\n"+
+			"the re-read of its record under the lease, the record (PutParameter), %sthe release (DeleteParameter).\n"+
 			"The record is the only write the contract needs; the rest keeps two overlapping runs from fetching the same token.\n\n",
-			perProfile, map[bool]string{true: " and a read of the lease before releasing it", false: ""}[last.leaseReads > 0])
+			perProfile, map[bool]string{true: "a read of the lease (is it still ours?), ", false: ""}[last.leaseReads > 0])
 	}
 	rep.done()
 }

@@ -117,7 +117,7 @@ func TestHotPath(t *testing.T) {
 	progressf("hot path: Cache hit %.1f ns/op, ReuseTokenSource hit %.1f ns/op", cache, reuse)
 
 	rep := newReport(t, "10-hot-path", "Consumer hot path (pkg/tokencache benchmarks, same run)")
-	rep.printf("Median ns/op of %d runs, GOMAXPROCS %d. Cache hit / ReuseTokenSource hit = %.2f (%s); allocations per hit: %d.\n\n",
+	rep.printf("Median ns/op of %d interleaved runs, GOMAXPROCS %d. Cache hit / ReuseTokenSource hit = %.2f (%s); allocations per hit: %d.\n\n",
 		len(get("BenchmarkCacheHit", lo).ns), lo, cache/reuse, fasterOrSlower(cache, reuse), get("BenchmarkCacheHit", lo).allocs)
 	rep.table([]string{"benchmark", "what", "ns/op", "allocs/op"}, rows)
 	rep.printf("Parallel hits (b.RunParallel; ns/op is wall time per hit over all goroutines, so perfect scaling divides it by the\n"+

@@ -121,6 +121,8 @@ func human(d time.Duration) string {
 		return fmt.Sprintf("%d min", d/time.Minute)
 	case d >= time.Second && d%time.Second == 0:
 		return fmt.Sprintf("%d s", d/time.Second)
+	case d >= time.Millisecond && d%time.Millisecond == 0:
+		return fmt.Sprintf("%d ms", d/time.Millisecond)
 	}
 	return d.String()
 }
