@@ -11,6 +11,7 @@ import (
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/credentials"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
 )
@@ -28,6 +29,7 @@ type herdConfig struct {
 	lifetime  time.Duration
 	spread    float64
 	maxSpread time.Duration
+	minSpread time.Duration
 	whatIf    bool // not the shipped defaults
 }
 
@@ -71,7 +73,7 @@ func simulateHerd(t *testing.T, cfg herdConfig) herdResult {
 		Profiles: fleet(t, herdProfiles, "https://auth.example.com/oauth/token", "/herd"),
 		Secrets:  &credentials.Reader{API: &memSecrets{values: values}},
 		Store:    &tokenstore.Store{API: newMemSSM()},
-		Fetcher:  f, Spread: cfg.spread, MaxSpread: cfg.maxSpread,
+		Fetcher:  f, Spread: cfg.spread, MaxSpread: cfg.maxSpread, MinSpread: cfg.minSpread,
 		Now: clk.Now, Logger: discard, Concurrency: 64,
 	}
 	var res herdResult
@@ -93,6 +95,7 @@ var herdConfigs = []herdConfig{
 	{name: "24 h tokens, Spread 0.125, MaxSpread 3 h", lifetime: 24 * time.Hour, spread: 0.125, maxSpread: 3 * time.Hour, whatIf: true},
 	{name: "10 h tokens (Pliant), defaults", lifetime: 10 * time.Hour},
 	{name: "1 h tokens (partner API), defaults", lifetime: time.Hour},
+	{name: "1 h tokens, no minimum window (MinSpread 1ns)", lifetime: time.Hour, minSpread: time.Nanosecond, whatIf: true},
 	{name: "1 h tokens, Spread 0.25", lifetime: time.Hour, spread: 0.25, whatIf: true},
 }
 
@@ -127,15 +130,9 @@ func TestThunderingHerd(t *testing.T) {
 			name += " (what if)"
 		}
 		window := "none"
-		if cfg.spread >= 0 {
-			frac, capd := cfg.spread, cfg.maxSpread
-			if frac == 0 {
-				frac = rotate.DefaultSpread
-			}
-			if capd == 0 {
-				capd = rotate.DefaultMaxSpread
-			}
-			window = human(min(time.Duration(frac*float64(cfg.lifetime)), capd))
+		rot := rotate.Rotator{Spread: cfg.spread, MaxSpread: cfg.maxSpread, MinSpread: cfg.minSpread}
+		if w := rot.SpreadWindow(profile.Profile{RefreshBefore: profile.DefaultRefreshBefore}, cfg.lifetime); w > 0 {
+			window = human(w)
 		}
 		slices.Sort(res.used)
 		rows = append(rows, []string{name, window, itoa(res.perRun[0]), itoa(maxLater), fmt.Sprintf("%.0f%%", 100*float64(maxLater)/herdProfiles),
@@ -160,7 +157,8 @@ func TestThunderingHerd(t *testing.T) {
 	rep := newReport(t, "50-thundering-herd", fmt.Sprintf("Thundering herd: %d profiles fetched together, a run every %s for %s (simulated)",
 		herdProfiles, human(herdInterval), human(herdSpan)))
 	rep.printf("The real Rotator on a simulated clock over in-memory SSM (real tokenstore) and a fetcher that answers at once;\n" +
-		"refresh_before 15m (the default). Spread window = min(Spread x lifetime, MaxSpread). \"Lifetime used\" is how much of its\n" +
+		"refresh_before 15m (the default). Spread window = Spread x lifetime, within [MinSpread, MaxSpread] and at most half the\n" +
+		"lifetime left after refresh_before (rotate.Rotator.SpreadWindow). \"Lifetime used\" is how much of its\n" +
 		"lifetime a token had served when it was replaced (the providers want it close to 100%%).\n\n")
 	rep.table([]string{"fleet", "spread window", "first run", "max in a later run", "of fleet", "runs with refreshes", "token requests in 48 h", "lifetime used (median)", "(min)"}, rows)
 	rep.printf("Runs after the first, by refreshes in the run (%d runs):\n\n", len(defaultRuns)-1)

@@ -19,6 +19,7 @@
 package rotate
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -69,6 +70,7 @@ const (
 	DefaultLeaseTTL    = 2 * time.Minute
 	DefaultSpread      = 0.05
 	DefaultMaxSpread   = time.Hour
+	DefaultMinSpread   = 10 * time.Minute
 )
 
 // Rotator keeps one valid token per profile.
@@ -84,12 +86,15 @@ type Rotator struct {
 	// without releasing it (default 2m).
 	LeaseTTL time.Duration
 	// Spread brings each token's refresh forward by a deterministic
-	// per-token fraction in [0, Spread) of its lifetime, at most MaxSpread,
-	// so tokens fetched together do not all fall due in the same run later.
-	// A refresh is never later than refresh_before. Default 0.05 and 1h;
-	// a negative Spread disables it.
-	Spread    float64
-	MaxSpread time.Duration
+	// per-token amount in [0, window), so tokens fetched together do not
+	// all fall due in the same run later. The window is Spread of the
+	// token's lifetime, at most MaxSpread and at least MinSpread (so that
+	// short tokens, such as 1 h ones, still spread over more than one
+	// 5-minute run), and never more than half the lifetime left after
+	// refresh_before. A refresh is never later than refresh_before.
+	// Defaults 0.05, 1h and 10m; a negative Spread disables it.
+	Spread               float64
+	MaxSpread, MinSpread time.Duration
 	// Owner names this run in leases (a Lambda request id, say).
 	Owner string
 	// Now is the clock; nil means time.Now.
@@ -279,21 +284,22 @@ func (r *Rotator) RefreshAt(p profile.Profile, rec tokenrecord.Record) time.Time
 	return rec.ExpiresAt.Add(-p.RefreshBefore - r.spread(p, rec))
 }
 
-// spread is deterministic per token (profile and issue time), so every run
-// computes the same refresh time for it.
-func (r *Rotator) spread(p profile.Profile, rec tokenrecord.Record) time.Duration {
-	frac := r.Spread
-	if frac == 0 {
-		frac = DefaultSpread
-	}
+// SpreadWindow is how far ahead of refresh_before a token of profile p with
+// the given lifetime may be refreshed (see Rotator.Spread).
+func (r *Rotator) SpreadWindow(p profile.Profile, lifetime time.Duration) time.Duration {
+	frac := cmp.Or(r.Spread, DefaultSpread)
 	if frac < 0 {
 		return 0
 	}
-	maxSpread := r.MaxSpread
-	if maxSpread <= 0 {
-		maxSpread = DefaultMaxSpread
-	}
-	window := min(time.Duration(frac*float64(rec.Lifetime())), maxSpread)
+	w := min(time.Duration(frac*float64(lifetime)), cmp.Or(r.MaxSpread, DefaultMaxSpread))
+	w = max(w, cmp.Or(r.MinSpread, DefaultMinSpread))
+	return max(0, min(w, (lifetime-p.RefreshBefore)/2))
+}
+
+// spread is deterministic per token (profile and issue time), so every run
+// computes the same refresh time for it.
+func (r *Rotator) spread(p profile.Profile, rec tokenrecord.Record) time.Duration {
+	window := r.SpreadWindow(p, rec.Lifetime())
 	if window <= 0 {
 		return 0
 	}

@@ -403,3 +403,29 @@ func TestLogs(t *testing.T) {
 		t.Errorf("logs leak a secret or token:\n%s", out)
 	}
 }
+
+func TestSpreadWindow(t *testing.T) {
+	r := &Rotator{}
+	p := profile.Profile{RefreshBefore: 15 * time.Minute}
+	tests := []struct {
+		name     string
+		r        *Rotator
+		lifetime time.Duration
+		refresh  time.Duration
+		want     time.Duration
+	}{
+		{"24 h: 5 % capped at 1 h", r, 24 * time.Hour, 15 * time.Minute, time.Hour},
+		{"10 h: 5 %", r, 10 * time.Hour, 30 * time.Minute, 30 * time.Minute},
+		{"1 h: at least 10 min (two 5-minute runs)", r, time.Hour, 10 * time.Minute, 10 * time.Minute},
+		{"20 min: at most half of what is left", r, 20 * time.Minute, 10 * time.Minute, 5 * time.Minute},
+		{"lifetime below refresh_before: none", r, 10 * time.Minute, 15 * time.Minute, 0},
+		{"disabled", &Rotator{Spread: -1}, 24 * time.Hour, 15 * time.Minute, 0},
+		{"configured", &Rotator{Spread: 0.25, MinSpread: time.Minute, MaxSpread: 3 * time.Hour}, time.Hour, 15 * time.Minute, 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		p.RefreshBefore = tt.refresh
+		if got := tt.r.SpreadWindow(p, tt.lifetime); got != tt.want {
+			t.Errorf("%s: SpreadWindow(%v) = %v; want %v", tt.name, tt.lifetime, got, tt.want)
+		}
+	}
+}
