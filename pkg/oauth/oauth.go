@@ -185,7 +185,7 @@ var defaultHTTP = &http.Client{
 		Proxy:               http.ProxyFromEnvironment,
 		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: 5 * time.Second,
-		MaxIdleConnsPerHost: 4,
+		MaxIdleConnsPerHost: 16, // the rotator's default concurrency: reuse TLS connections in a run
 		IdleConnTimeout:     30 * time.Second,
 	},
 }
