@@ -334,13 +334,3 @@ func Names(ps []Profile) []string {
 	}
 	return out
 }
-
-// SortedKeys returns m's keys in order, for stable encodings.
-func SortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -28,7 +28,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -533,7 +535,7 @@ func fingerprint(p profile.Profile, clientID string) string {
 }
 
 func configHash(p profile.Profile) string {
-	keys := profile.SortedKeys(p.Params)
+	keys := slices.Sorted(maps.Keys(p.Params))
 	params := make([][2]string, len(keys))
 	for i, k := range keys {
 		params[i] = [2]string{k, p.Params[k]}
