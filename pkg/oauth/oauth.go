@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/pkg/leakcheck"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
@@ -534,9 +535,9 @@ type scrubbed struct {
 func (s *scrubbed) Error() string { return s.msg }
 func (s *scrubbed) Unwrap() error { return s.err }
 
-// scrubPiece is the length of the pieces of a secret scrub removes: any 8
-// consecutive bytes of it.
-const scrubPiece = 8
+// scrubPiece is the length of the pieces of a secret scrub removes: the
+// same pieces leakcheck looks for in every test's logs and errors.
+const scrubPiece = leakcheck.PieceLen
 
 // scrub replaces every occurrence in s of the secret, or of any scrubPiece
 // bytes of it, with "[redacted]". A secret shorter than scrubPiece is
