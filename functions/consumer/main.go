@@ -15,23 +15,22 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/m2mtokens/oauth-token-rotator/pkg/awsenv"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 )
 
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(logger)
-	h, err := setup(context.Background(), os.Getenv, os.Stdout, logger)
+	h, err := setup(os.Getenv, os.Stdout, logger)
 	if err != nil {
 		logger.Error("consumer: init failed", "error", err.Error())
 		os.Exit(1)
@@ -41,12 +40,12 @@ func main() {
 
 // setup builds the Handler once per process, outside the handler, so that
 // its cache survives warm invocations.
-func setup(ctx context.Context, getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*Handler, error) {
+func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*Handler, error) {
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx) // honours AWS_ENDPOINT_URL(_SSM)
+	awsCfg, err := awsenv.Load(awsenv.Options{Logger: logger}) // honours AWS_ENDPOINT_URL(_SSM)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
 	}

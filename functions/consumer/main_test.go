@@ -45,7 +45,7 @@ func TestSetupWithMoto(t *testing.T) {
 	api := newPartner(t, "token-moto")
 
 	var metrics bytes.Buffer
-	h, err := setup(ctx, env(map[string]string{
+	h, err := setup(env(map[string]string{
 		"PROFILE": testProfile, "API_BASE_URL": api.URL, "TOKEN_PARAMETER_PREFIX": "/team-tokens",
 	}), &metrics, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
@@ -63,7 +63,7 @@ func TestSetupWithMoto(t *testing.T) {
 }
 
 func TestSetupRefusesBadConfig(t *testing.T) {
-	_, err := setup(context.Background(), env(map[string]string{"PROFILE": testProfile, "API_BASE_URL": "http://api.example.com"}),
+	_, err := setup(env(map[string]string{"PROFILE": testProfile, "API_BASE_URL": "http://api.example.com"}),
 		io.Discard, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "API_BASE_URL") {
 		t.Errorf("setup with an http API_BASE_URL = %v; want an error naming API_BASE_URL", err)

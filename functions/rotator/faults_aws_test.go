@@ -17,7 +17,7 @@ import (
 )
 
 // awsFaults injects AWS errors through the proxy in front of moto. The
-// rotator's AWS clients are built with awsOptions, as main builds them, so
+// rotator's AWS clients are built with newRetryer, as main builds them, so
 // the attempt counts asserted here are the production retryer's.
 func awsFaults(t *testing.T, e *faultEnv) {
 	const prefix = "/faults/aws"
@@ -72,7 +72,7 @@ func awsFaults(t *testing.T, e *faultEnv) {
 		requests := e.idp.RequestCount()
 		e.proxy.Reset()
 		// 8 attempts per AWS call is the production configuration
-		// (awsOptions); this fails if it changes either way.
+		// (newRetryer); this fails if it changes either way.
 		const attempts = 8
 		e.proxy.Inject(mototest.Fault{Op: mototest.OpGetParameters, Status: 400, Body: throttle, Times: attempts})
 		sum, err := e.invoke(t, h, scheduled)

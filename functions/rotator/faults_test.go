@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -103,7 +104,7 @@ func (e *faultEnv) mustNotLeak(values ...string) {
 
 // handler builds the rotator as a new Lambda environment would, from a
 // profiles document and a parameter prefix, with AWS clients through the
-// proxy configured by awsOptions (without backoff waits). A nil fetcher
+// proxy configured by newRetryer (without backoff waits). A nil fetcher
 // means the production client with recorded instead of real waits.
 func (e *faultEnv) handler(t *testing.T, doc, prefix string, fetcher rotate.Fetcher, wrap func(rotate.Store) rotate.Store) *handler {
 	t.Helper()
@@ -111,7 +112,7 @@ func (e *faultEnv) handler(t *testing.T, doc, prefix string, fetcher rotate.Fetc
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := mototest.ConfigFor(context.Background(), e.proxy.URL, awsOptions(noBackoff)...)
+	cfg, err := mototest.ConfigFor(context.Background(), e.proxy.URL, config.WithRetryer(newRetryer(noBackoff)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -135,7 +136,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.file = filepath.Join(t.TempDir(), "profiles.yaml")
 	r.writeProfiles(t, doc)
-	cfg, err := mototest.ConfigFor(context.Background(), r.proxy.URL, awsOptions(noBackoff)...)
+	cfg, err := mototest.ConfigFor(context.Background(), r.proxy.URL, config.WithRetryer(newRetryer(noBackoff)))
 	if err != nil {
 		t.Fatal(err)
 	}

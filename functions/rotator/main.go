@@ -14,17 +14,16 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/m2mtokens/oauth-token-rotator/pkg/awsenv"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/credentials"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
@@ -35,7 +34,7 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: env.LogLevel}))
 	slog.SetDefault(logger)
 
-	cfg, err := config.LoadDefaultConfig(context.Background(), awsOptions()...)
+	cfg, err := awsenv.Load(awsenv.Options{Retryer: newRetryer(), Logger: logger})
 	if err != nil {
 		logger.Error("load AWS configuration", "error", err)
 		os.Exit(1)
@@ -53,17 +52,15 @@ func main() {
 // awsMaxAttempts bounds the attempts of one AWS call (the SDK's default is 3).
 const awsMaxAttempts = 8
 
-// awsOptions configures the AWS clients: SSM throttles bursts
+// newRetryer builds the AWS clients' retryer: SSM throttles bursts
 // (ThrottlingException), so the SDK's standard retryer (exponential backoff
 // with jitter; throttling, 5xx and connection errors retried) gets
 // awsMaxAttempts attempts. retryOpts apply after that: the tests pass a
 // zero backoff to prove this very configuration without waiting.
-func awsOptions(retryOpts ...func(*retry.StandardOptions)) []func(*config.LoadOptions) error {
-	return []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(append([]func(*retry.StandardOptions){
-				func(o *retry.StandardOptions) { o.MaxAttempts = awsMaxAttempts },
-			}, retryOpts...)...)
-		}),
+func newRetryer(retryOpts ...func(*retry.StandardOptions)) func() aws.Retryer {
+	return func() aws.Retryer {
+		return retry.NewStandard(append([]func(*retry.StandardOptions){
+			func(o *retry.StandardOptions) { o.MaxAttempts = awsMaxAttempts },
+		}, retryOpts...)...)
 	}
 }
