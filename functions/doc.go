@@ -21,5 +21,6 @@
 // secrets under SecretsPrefix and writes only parameters under
 // TokenParameterPrefix, readers never write, KMS access only when a customer
 // managed key is configured), the Globals, the rotator's concurrency and
-// timeout, the build method and the alarms' metric contract.
+// timeout, the build method and the alarms' metric contract. TestBootstrapSizeBudget
+// builds both bootstraps as shipped and keeps each under 8 MiB.
 package functions

@@ -35,8 +35,8 @@ func TestColdStart(t *testing.T) {
 	for _, f := range functions {
 		arm, host := bootstrap(t, "arm64", f.name), bootstrap(t, "host", f.name)
 		armSize, hostSize := fileSize(t, arm), fileSize(t, host)
-		verdict := "yes"
-		if armSize >= sizeTarget || hostSize >= sizeTarget {
+		verdict := "yes" // the target is for what ships: template.yaml deploys arm64
+		if armSize >= sizeTarget {
 			verdict = "NO"
 		}
 		sizeRows = append(sizeRows, []string{f.name, mib(armSize), itoa(int(armSize)), mib(hostSize), itoa(int(hostSize)), verdict})
@@ -58,8 +58,9 @@ func TestColdStart(t *testing.T) {
 	}
 	rep := newReport(t, "60-cold-start", "Bootstrap size and cold start")
 	rep.printf("Built by `make build-<LogicalId>` (CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -ldflags=\"-s -w\"): arm64 as shipped,\n" +
-		"and for this host (the same flags and targets, LAMBDA_ENV overridden). Target: under 8 MiB.\n\n")
-	rep.table([]string{"function", "arm64", "arm64 bytes", "host", "host bytes", "under 8 MiB"}, sizeRows)
+		"and for this host (the same flags and targets, LAMBDA_ENV overridden). Target: under 8 MiB for the arm64 build,\n" +
+		"which is what template.yaml deploys; the host column is for comparison.\n\n")
+	rep.table([]string{"function", "arm64", "arm64 bytes", "host", "host bytes", "arm64 under 8 MiB"}, sizeRows)
 	rep.printf("Cold start of the host build through lambdatest's fake Runtime API: process start to its first\n"+
 		"GET /runtime/invocation/next (InitDuration), %d starts after one unmeasured start; RSS = VmRSS at that moment.\n\n", coldStarts)
 	rep.table([]string{"function", "median init", "min", "max", "median RSS at init"}, startRows)
