@@ -198,7 +198,8 @@ func EnvFor(url string) []string {
 }
 
 // AWSConfig returns an SDK configuration for this emulator, built with
-// config.LoadDefaultConfig as the functions build theirs.
+// config.LoadDefaultConfig, as a library user builds theirs. (The function
+// binaries use awsenv, which reads the variables EnvFor sets.)
 func (s *Server) AWSConfig(ctx context.Context) (aws.Config, error) {
 	return ConfigFor(ctx, s.URL)
 }

@@ -8,7 +8,8 @@
 //
 // Build one Cache per process, outside the Lambda handler, from anything with
 // the SSM GetParameter signature (an *ssm.Client built with
-// config.LoadDefaultConfig):
+// config.LoadDefaultConfig, or in a Lambda with awsenv.Load for a smaller
+// binary):
 //
 //	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
 //	token, err := cache.Token(ctx, "aviv-caas-agency-42") // reads /oauth-tokens/aviv-caas-agency-42
