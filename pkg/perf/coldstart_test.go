@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,3 +95,52 @@ func fileSize(t *testing.T, path string) int64 {
 }
 
 func ms1(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+// TestColdStartCompare starts other builds of the functions, interleaved so
+// that machine load hits them all alike, and prints their sizes and cold
+// starts: the measurement behind a decision such as upgrading an SDK client
+// (README, Bootstrap size). PERF_COMPARE is a comma-separated list of
+// directories, each holding Rotator/ and Consumer/ as the Makefile's
+// build-RotatorFunction and build-ConsumerFunction targets write them
+// (ARTIFACTS_DIR=<dir>/Rotator ...), built for this host.
+func TestColdStartCompare(t *testing.T) {
+	needPerf(t)
+	list := os.Getenv("PERF_COMPARE")
+	if list == "" {
+		t.Skip("PERF_COMPARE=<dir>,<dir>,... lists the builds to compare")
+	}
+	dirs := strings.Split(list, ",")
+	envs := map[string][]string{
+		"Rotator":  append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILES_FILE=profiles/sandbox.yaml"),
+		"Consumer": append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILE=aviv-caas-agency-42", "API_BASE_URL=https://api.example.com"),
+	}
+	const rounds = 60
+	inits := map[string][]time.Duration{}
+	rss := map[string][]uint64{}
+	for i := range rounds + 1 {
+		for _, d := range dirs {
+			for _, f := range []string{"Rotator", "Consumer"} {
+				dur, r := coldStart(t, filepath.Join(d, f, "bootstrap"), envs[f])
+				if i > 0 { // the first round pays for the page cache
+					inits[d+" "+f] = append(inits[d+" "+f], dur)
+					rss[d+" "+f] = append(rss[d+" "+f], r)
+				}
+			}
+		}
+	}
+	var rows [][]string
+	for _, f := range []string{"Rotator", "Consumer"} {
+		for _, d := range dirs {
+			k := d + " " + f
+			slices.Sort(inits[k])
+			slices.Sort(rss[k])
+			n := len(inits[k])
+			size := fileSize(t, filepath.Join(d, f, "bootstrap"))
+			rows = append(rows, []string{f, filepath.Base(d), mib(size), ms1(inits[k][n/2]), ms1(inits[k][n/4]), ms1(inits[k][3*n/4]), mib(rss[k][n/2])})
+		}
+	}
+	rep := newReport(t, "61-cold-start-compare", "Cold start compared")
+	rep.printf("%d starts of each build, interleaved, after one unmeasured round; host builds.\n\n", rounds)
+	rep.table([]string{"function", "build", "size", "median init", "p25", "p75", "median RSS at init"}, rows)
+	rep.done()
+}
