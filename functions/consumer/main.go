@@ -6,8 +6,9 @@
 // Environment: PROFILE and API_BASE_URL (required), USER_AGENT,
 // TOKEN_PARAMETER_PREFIX (default /oauth-tokens), METRICS_NAMESPACE (default
 // OAuthTokenRotator), ENVIRONMENT (default local) and TOKEN_MIN_READ_INTERVAL
-// (shortest time between two parameter reads, default 5s). The AWS SDK's own
-// variables apply, AWS_ENDPOINT_URL included.
+// (shortest time between two parameter reads, default 5s). The AWS
+// configuration comes from the environment alone (package awsenv):
+// AWS_REGION, the execution role's credentials, AWS_ENDPOINT_URL(_SSM).
 //
 // Event {"method": "GET", "path": "/…", "body": "…"}; answer
 // {"status": 200, "body": "…"}. Each invocation writes one CloudWatch

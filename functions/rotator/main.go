@@ -11,6 +11,10 @@
 //	ENVIRONMENT             metric dimension, such as sandbox or production (default local)
 //	ROTATOR_CONCURRENCY     profiles refreshed at once (default 16)
 //	LOG_LEVEL               debug, info, warn or error (default info)
+//
+// The AWS configuration comes from the environment alone (package awsenv):
+// AWS_REGION, the execution role's credentials, AWS_ENDPOINT_URL and the
+// service-specific AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER.
 package main
 
 import (
