@@ -2,35 +2,44 @@
 // from their environment alone, as the Lambda runtime provides it.
 //
 // config.LoadDefaultConfig would do the same job, but it links the whole
-// default credential chain (shared config files, SSO, STS web identity,
-// login, IMDS, credential processes) into every binary. A function never
-// uses any of it: Lambda hands the execution role's credentials to the
-// process in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN,
-// or, where the execution environment outlives them, through a container
-// credentials endpoint. Without the chain each bootstrap is about 1.5 MB
-// smaller and starts faster; the README's Performance section has the
-// figures.
+// default credential chain (shared config files, SSO, STS web identity and
+// assume-role, login, IMDS, credential processes) into every binary. A
+// function never uses any of it: Lambda hands the execution role's
+// credentials to the process in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN, or, where the execution environment outlives them,
+// through a container credentials endpoint. Leaving the chain's providers
+// out takes about 1.5 MiB off each bootstrap; the README's Performance
+// section has the figures. (Package config is still imported, for
+// NewEnvConfig, so the init of the packages it imports still runs.)
 //
-// What Load honours, all read by the SDK's own config.NewEnvConfig:
+// What Load honours, all parsed by the SDK's own config.NewEnvConfig and
+// resolved with LoadDefaultConfig's defaults and precedence:
 //
 //   - region: AWS_REGION, else AWS_DEFAULT_REGION (required);
 //   - credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 //     AWS_SESSION_TOKEN; else AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
-//     AWS_CONTAINER_CREDENTIALS_FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN
-//     or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
+//     AWS_CONTAINER_CREDENTIALS_FULL_URI, with
+//     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or
+//     AWS_CONTAINER_AUTHORIZATION_TOKEN (refreshed 5 minutes before expiry);
 //   - endpoints: AWS_ENDPOINT_URL and the service-specific
 //     AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER, unless
 //     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true; AWS_USE_FIPS_ENDPOINT and
 //     AWS_USE_DUALSTACK_ENDPOINT;
-//   - AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, AWS_SDK_UA_APP_ID and AWS_CA_BUNDLE.
+//   - AWS_MAX_ATTEMPTS and AWS_RETRY_MODE (unless Options.Retryer is set),
+//     AWS_SDK_UA_APP_ID, AWS_CA_BUNDLE, AWS_DEFAULTS_MODE, the request
+//     compression, checksum, clock-skew, account-ID endpoint and auth scheme
+//     preference settings.
 //
 // It does not read ~/.aws/config or ~/.aws/credentials, so AWS_PROFILE has
-// no effect. Programs that need those (an ECS task, a developer's
-// machine) should use config.LoadDefaultConfig: pkg/tokencache accepts a
-// client built either way.
+// no effect, and it does not ask IMDS for anything. Programs that need
+// those (an ECS task on EC2, a developer's machine) should use
+// config.LoadDefaultConfig: pkg/tokencache accepts a client built either
+// way. Unlike LoadDefaultConfig, Load fails at once, naming the variable,
+// when there is no region or no credentials.
 package awsenv
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -41,6 +50,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -53,19 +63,25 @@ import (
 // Options adjust Load. The zero value is the SDK's defaults.
 type Options struct {
 	// Retryer, if set, builds each client's retryer, as config.WithRetryer
-	// does. AWS_MAX_ATTEMPTS, if set, still overrides its attempt count.
+	// does: AWS_MAX_ATTEMPTS and AWS_RETRY_MODE are then not applied.
 	Retryer func() aws.Retryer
 
-	// Logger receives the SDK's own warnings and debug messages. Nil
-	// discards them.
+	// Logger receives the SDK's own warnings and debug messages. Nil means
+	// slog.Default().
 	Logger *slog.Logger
 }
 
+// The container credentials endpoint an ECS-style relative URI is resolved
+// against, as the SDK resolves it (a variable for the tests).
+var containerCredentialsHost = "http://169.254.170.2"
+
 const (
-	// The container credentials endpoint an ECS-style relative URI is
-	// resolved against, as the SDK resolves it.
-	containerCredentialsHost = "http://169.254.170.2"
-	authTokenFileEnv         = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+	authTokenFileEnv = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+	execEnvVar       = "AWS_EXECUTION_ENV"
+
+	// containerExpiryWindow is how long before their expiry credentials
+	// from a container endpoint are replaced, as the SDK's chain does.
+	containerExpiryWindow = 5 * time.Minute
 )
 
 // Load returns the SDK configuration described in the package comment.
@@ -78,17 +94,43 @@ func Load(o Options) (aws.Config, error) {
 	if env.Region == "" {
 		return aws.Config{}, errors.New("awsenv: no region: set AWS_REGION (the Lambda runtime sets it)")
 	}
-	cfg := aws.Config{
-		Region:           env.Region,
-		ConfigSources:    []any{env}, // service-specific endpoints, FIPS, dual-stack
-		AppID:            env.AppID,
-		RetryMaxAttempts: env.RetryMaxAttempts,
-		RetryMode:        env.RetryMode,
-		Retryer:          o.Retryer,
-		Logger:           logging.Nop{},
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
 	}
-	if o.Logger != nil {
-		cfg.Logger = sdkLogger(o.Logger)
+	// The fields and defaults config.LoadDefaultConfig resolves from the
+	// environment, in its order of precedence.
+	cfg := aws.Config{
+		Region:                      env.Region,
+		ConfigSources:               []any{env}, // service-specific endpoints, FIPS, dual-stack
+		AppID:                       env.AppID,
+		Retryer:                     o.Retryer,
+		Logger:                      sdkLogger(logger),
+		DefaultsMode:                cmp.Or(env.DefaultsMode, aws.DefaultsModeLegacy),
+		RequestMinCompressSizeBytes: 10240,
+		AccountIDEndpointMode:       cmp.Or(env.AccountIDEndpointMode, aws.AccountIDEndpointModePreferred),
+		RequestChecksumCalculation:  cmp.Or(env.RequestChecksumCalculation, aws.RequestChecksumCalculationWhenSupported),
+		ResponseChecksumValidation:  cmp.Or(env.ResponseChecksumValidation, aws.ResponseChecksumValidationWhenSupported),
+		AuthSchemePreference:        env.AuthSchemePreference,
+	}
+	if o.Retryer == nil {
+		cfg.RetryMaxAttempts, cfg.RetryMode = env.RetryMaxAttempts, env.RetryMode
+	}
+	if cfg.DefaultsMode == aws.DefaultsModeAuto {
+		// As the SDK does, less the EC2 instance metadata region.
+		cfg.RuntimeEnvironment = aws.RuntimeEnvironment{
+			EnvironmentIdentifier: aws.ExecutionEnvironmentID(os.Getenv(execEnvVar)),
+			Region:                env.Region,
+		}
+	}
+	if env.RequestMinCompressSizeBytes != nil {
+		cfg.RequestMinCompressSizeBytes = *env.RequestMinCompressSizeBytes
+	}
+	if env.DisableRequestCompression != nil {
+		cfg.DisableRequestCompression = *env.DisableRequestCompression
+	}
+	if env.DisableClockSkewCorrection != nil {
+		cfg.DisableClockSkewCorrection = *env.DisableClockSkewCorrection
 	}
 	if env.BaseEndpoint != "" && (env.IgnoreConfiguredEndpoints == nil || !*env.IgnoreConfiguredEndpoints) {
 		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
@@ -98,11 +140,9 @@ func Load(o Options) (aws.Config, error) {
 			return aws.Config{}, err
 		}
 	}
-	creds, err := credentialsFrom(env, cfg)
-	if err != nil {
+	if cfg.Credentials, err = credentialsFrom(env, cfg); err != nil {
 		return aws.Config{}, err
 	}
-	cfg.Credentials = aws.NewCredentialsCache(creds)
 	return cfg, nil
 }
 
@@ -110,21 +150,26 @@ func Load(o Options) (aws.Config, error) {
 // environment first, then a container credentials endpoint.
 func credentialsFrom(env config.EnvConfig, cfg aws.Config) (aws.CredentialsProvider, error) {
 	if env.Credentials.HasKeys() {
-		return credentials.StaticCredentialsProvider{Value: env.Credentials}, nil
+		return aws.NewCredentialsCache(credentials.StaticCredentialsProvider{Value: env.Credentials}), nil
 	}
 	endpoint := env.ContainerCredentialsEndpoint
-	if env.ContainerCredentialsRelativePath != "" {
+	switch {
+	case env.ContainerCredentialsRelativePath != "":
 		endpoint = containerCredentialsHost + env.ContainerCredentialsRelativePath
-	} else if endpoint == "" {
+	case endpoint != "":
+		if err := checkCredentialsEndpoint(endpoint); err != nil {
+			return nil, err
+		}
+	case os.Getenv("AWS_ACCESS_KEY_ID") != "" || os.Getenv("AWS_ACCESS_KEY") != "":
+		return nil, errors.New("awsenv: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+	default:
 		return nil, errors.New("awsenv: no AWS credentials in the environment: set AWS_ACCESS_KEY_ID and " +
 			"AWS_SECRET_ACCESS_KEY (the Lambda runtime sets them from the execution role) or " +
 			"AWS_CONTAINER_CREDENTIALS_FULL_URI")
-	} else if err := checkCredentialsEndpoint(endpoint); err != nil {
-		return nil, err
 	}
-	return endpointcreds.New(endpoint, func(eo *endpointcreds.Options) {
+	provider := endpointcreds.New(endpoint, func(eo *endpointcreds.Options) {
 		eo.AuthorizationToken = env.ContainerAuthorizationToken
-		if path := os.Getenv(authTokenFileEnv); path != "" {
+		if path := os.Getenv(authTokenFileEnv); path != "" { // read at each refresh; wins over the token
 			eo.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
 				b, err := os.ReadFile(path)
 				if err != nil {
@@ -133,9 +178,13 @@ func credentialsFrom(env config.EnvConfig, cfg aws.Config) (aws.CredentialsProvi
 				return string(b), nil
 			})
 		}
-		if cfg.HTTPClient != nil {
-			eo.HTTPClient = cfg.HTTPClient
+		eo.APIOptions = cfg.APIOptions
+		if cfg.Retryer != nil {
+			eo.Retryer = cfg.Retryer()
 		}
+	})
+	return aws.NewCredentialsCache(provider, func(co *aws.CredentialsCacheOptions) {
+		co.ExpiryWindow = containerExpiryWindow
 	}), nil
 }
 
