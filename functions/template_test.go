@@ -34,7 +34,9 @@ const (
 	rotatorID = "RotatorFunction"
 	readerID  = "TokenReaderPolicy"
 	kmsCond   = "HasKmsKey"
-	topicCond = "HasAlarmTopic"
+	// secretsKmsCond guards the grant on the key of the client-credential secrets.
+	secretsKmsCond = "HasSecretsKmsKey"
+	topicCond      = "HasAlarmTopic"
 
 	// Every token parameter ARN starts with this; its rendering keeps the
 	// template's ${...} references (see render).
@@ -486,7 +488,7 @@ var rules = []rule{
 	{"only the rotator reads secrets, under SecretsPrefix", ruleSecretsScope},
 	{"parameters only under TokenParameterPrefix", ruleParameterScope},
 	{"readers are read-only", ruleReadersReadOnly},
-	{"kms only under HasKmsKey", ruleKMS},
+	{"kms only under HasKmsKey or HasSecretsKmsKey", ruleKMS},
 	{"parameter constraints", ruleParameterConstraints},
 	{"globals", ruleGlobals},
 	{"rotator function", ruleRotator},
@@ -538,7 +540,7 @@ func ruleNoWildcardResource(tpl map[string]any, _ string) []string {
 			switch {
 			case r == "*":
 				problems = append(problems, fmt.Sprintf("%s: grants %s on Resource \"*\"", s.where, strings.Join(dp, ", ")))
-			case r == "${KmsKeyId}":
+			case r == "${KmsKeyId}", r == "${SecretsKmsKeyId}":
 			case !strings.HasPrefix(r, "arn:${AWS::Partition}:") || !strings.Contains(r, ":${AWS::Region}:${AWS::AccountId}:"):
 				problems = append(problems, fmt.Sprintf("%s: grants %s on %q, not an ARN in this stack's account and region", s.where, strings.Join(dp, ", "), r))
 			}
@@ -667,14 +669,29 @@ func ruleReadersReadOnly(tpl map[string]any, _ string) []string {
 	return problems
 }
 
+// kmsKeys are the customer managed keys the template may grant KMS
+// actions on: each only under its condition, only through its service,
+// and only to the principals and actions it serves.
+var kmsKeys = []struct {
+	param, cond, service, context string
+	rotatorActions                []string // what the rotator may do with it
+	readers                       bool     // whether token readers may decrypt with it
+}{
+	{"KmsKeyId", kmsCond, "ssm", "kms:EncryptionContext:PARAMETER_ARN", rotatorKMSActions, true},
+	{"SecretsKmsKeyId", secretsKmsCond, "secretsmanager", "kms:EncryptionContext:SecretARN", []string{"kms:Decrypt"}, false},
+}
+
 // ruleKMS: KMS permissions exist only when a customer managed key is
-// configured, name that key, and only work through SSM.
+// configured, name that key, work only through the service whose data it
+// encrypts, for that data only, and only for the principals that need it.
 func ruleKMS(tpl map[string]any, _ string) []string {
 	var problems []string
-	wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "KmsKeyId"}, ""}}}}
-	wantCond2 := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{"", map[string]any{"Ref": "KmsKeyId"}}}}}
-	if got := get(tpl, "Conditions", kmsCond); !reflect.DeepEqual(got, wantCond) && !reflect.DeepEqual(got, wantCond2) {
-		problems = append(problems, fmt.Sprintf("Conditions.%s = %v; want %v", kmsCond, got, wantCond))
+	for _, k := range kmsKeys {
+		wantCond := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": k.param}, ""}}}}
+		wantCond2 := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{"", map[string]any{"Ref": k.param}}}}}
+		if got := get(tpl, "Conditions", k.cond); !reflect.DeepEqual(got, wantCond) && !reflect.DeepEqual(got, wantCond2) {
+			problems = append(problems, fmt.Sprintf("Conditions.%s = %v; want %v", k.cond, got, wantCond))
+		}
 	}
 	stmts, _ := collectStatements(tpl)
 	for _, s := range stmts {
@@ -690,23 +707,39 @@ func ruleKMS(tpl map[string]any, _ string) []string {
 		if len(acts) == 0 {
 			continue
 		}
-		if !s.guardedBy(kmsCond) {
-			problems = append(problems, fmt.Sprintf("%s: grants %s outside the %s condition", s.where, strings.Join(acts, ", "), kmsCond))
-		}
-		for _, r := range s.resources() {
-			if r != "${KmsKeyId}" {
-				problems = append(problems, fmt.Sprintf("%s: kms resource %q; want only the configured key ${KmsKeyId}", s.where, r))
+		res := s.resources()
+		key := -1
+		for i, k := range kmsKeys {
+			if slices.Equal(res, []string{"${" + k.param + "}"}) {
+				key = i
 			}
 		}
-		if get(s.doc, "Condition", "StringEquals", "kms:ViaService") == nil {
-			problems = append(problems, fmt.Sprintf("%s: kms grant without a kms:ViaService condition (the key must be usable only through SSM)", s.where))
+		if key < 0 {
+			problems = append(problems, fmt.Sprintf("%s: kms resource %q; want exactly one configured key (${KmsKeyId} or ${SecretsKmsKeyId})", s.where, res))
+			continue
 		}
-		if s.owner == rotatorID {
+		k := kmsKeys[key]
+		if !s.guardedBy(k.cond) {
+			problems = append(problems, fmt.Sprintf("%s: grants %s outside the %s condition", s.where, strings.Join(acts, ", "), k.cond))
+		}
+		want := k.service + ".${AWS::Region}.amazonaws.com"
+		if via := get(s.doc, "Condition", "StringEquals", "kms:ViaService"); via == nil {
+			problems = append(problems, fmt.Sprintf("%s: kms grant without a kms:ViaService condition (the key must be usable only through %s)", s.where, k.service))
+		} else if got := render(via); got != want {
+			problems = append(problems, fmt.Sprintf("%s: kms grant with kms:ViaService %q; want %q", s.where, got, want))
+		}
+		if get(s.doc, "Condition", "StringLike", k.context) == nil && get(s.doc, "Condition", "StringEquals", k.context) == nil {
+			problems = append(problems, fmt.Sprintf("%s: kms grant without a %s condition (the key must open only this stack's data)", s.where, k.context))
+		}
+		switch {
+		case s.owner == rotatorID:
 			for _, a := range acts {
-				if !containsFold(rotatorKMSActions, a) {
-					problems = append(problems, fmt.Sprintf("%s: grants %s; the rotator needs only %s", s.where, a, strings.Join(rotatorKMSActions, ", ")))
+				if !containsFold(k.rotatorActions, a) {
+					problems = append(problems, fmt.Sprintf("%s: grants %s on ${%s}; the rotator needs only %s", s.where, a, k.param, strings.Join(k.rotatorActions, ", ")))
 				}
 			}
+		case !k.readers:
+			problems = append(problems, fmt.Sprintf("%s: grants %s on ${%s}; only the rotator may use that key", s.where, strings.Join(acts, ", "), k.param))
 		}
 	}
 	return problems
@@ -724,6 +757,7 @@ func ruleParameterConstraints(tpl map[string]any, _ string) []string {
 		{"TokenParameterPrefix", []string{"/oauth-tokens", "/team-a/oauth-tokens"}, []string{"", "/", "*", "/*", "oauth-tokens", "/oauth-tokens/", "/oauth-tokens/*"}},
 		{"SecretsPrefix", []string{"oauth-clients/", "oauth-clients/aviv", "partner"}, []string{"", "*", "oauth-clients/*"}},
 		{"KmsKeyId", []string{"", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}, []string{"*", "alias/tokens", "arn:aws:kms:eu-west-1:123456789012:alias/tokens", "arn:aws:kms:eu-west-1:123456789012:key/*"}},
+		{"SecretsKmsKeyId", []string{"", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}, []string{"*", "alias/secrets", "arn:aws:kms:eu-west-1:123456789012:key/*"}},
 		{"AlarmTopicArn", []string{"", "arn:aws:sns:eu-west-1:123456789012:oncall"}, []string{"*", "oncall"}},
 	}
 	for _, c := range cases {
@@ -1266,6 +1300,44 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 				delete(stmt(tpl, rotatorID, "UseTokenKeyThroughSSM"), "Condition")
 			},
 			want: "without a kms:ViaService condition",
+		},
+		{
+			name: "secrets key usable through SSM",
+			mutate: func(tpl map[string]any, _ *string) {
+				getMap(stmt(tpl, rotatorID, "DecryptClientCredentialsThroughSecretsManager"), "Condition", "StringEquals")["kms:ViaService"] =
+					map[string]any{"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
+			},
+			want: `want "secretsmanager.${AWS::Region}.amazonaws.com"`,
+		},
+		{
+			name: "secrets key for any secret",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(stmt(tpl, rotatorID, "DecryptClientCredentialsThroughSecretsManager"), "Condition"), "StringLike")
+			},
+			want: "without a kms:EncryptionContext:SecretARN condition",
+		},
+		{
+			name: "rotator encrypts with the secrets key",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, rotatorID, "DecryptClientCredentialsThroughSecretsManager")["Action"] = []any{"kms:Decrypt", "kms:Encrypt"}
+			},
+			want: "grants kms:Encrypt on ${SecretsKmsKeyId}; the rotator needs only kms:Decrypt",
+		},
+		{
+			name: "a reader may decrypt client credentials",
+			mutate: func(tpl map[string]any, _ *string) {
+				addStatement(tpl, "ConsumerFunction", map[string]any{
+					"Effect": "Allow", "Action": "kms:Decrypt", "Resource": map[string]any{"Ref": "SecretsKmsKeyId"},
+				})
+			},
+			want: "only the rotator may use that key",
+		},
+		{
+			name: "HasSecretsKmsKey always true",
+			mutate: func(tpl map[string]any, _ *string) {
+				getMap(tpl, "Conditions")[secretsKmsCond] = map[string]any{"Fn::Equals": []any{"a", "a"}}
+			},
+			want: "Conditions.HasSecretsKmsKey",
 		},
 		{
 			name: "HasKmsKey always true",
