@@ -674,11 +674,24 @@ func ruleReadersReadOnly(tpl map[string]any, _ string) []string {
 // and only to the principals and actions it serves.
 var kmsKeys = []struct {
 	param, cond, service, context string
-	rotatorActions                []string // what the rotator may do with it
-	readers                       bool     // whether token readers may decrypt with it
+	// data is what the context condition may match: this stack's data,
+	// or (for a reader of the SSM key) one of its parameters.
+	data           func(v string) bool
+	rotatorActions []string // what the rotator may do with it
+	readers        bool     // whether token readers may decrypt with it
 }{
-	{"KmsKeyId", kmsCond, "ssm", "kms:EncryptionContext:PARAMETER_ARN", rotatorKMSActions, true},
-	{"SecretsKmsKeyId", secretsKmsCond, "secretsmanager", "kms:EncryptionContext:SecretARN", []string{"kms:Decrypt"}, false},
+	{"KmsKeyId", kmsCond, "ssm", "kms:EncryptionContext:PARAMETER_ARN",
+		func(v string) bool { return v == parameterArnPrefix+"*" || exactParameter(v) },
+		rotatorKMSActions, true},
+	{"SecretsKmsKeyId", secretsKmsCond, "secretsmanager", "kms:EncryptionContext:SecretARN",
+		func(v string) bool { return v == secretsArn }, []string{"kms:Decrypt"}, false},
+}
+
+// exactParameter reports whether v names one parameter under the token
+// prefix, without wildcards (the consumer's own record).
+func exactParameter(v string) bool {
+	rest, ok := strings.CutPrefix(v, parameterArnPrefix)
+	return ok && rest != "" && !strings.ContainsAny(rest, "*?")
 }
 
 // ruleKMS: KMS permissions exist only when a customer managed key is
@@ -728,8 +741,14 @@ func ruleKMS(tpl map[string]any, _ string) []string {
 		} else if got := render(via); got != want {
 			problems = append(problems, fmt.Sprintf("%s: kms grant with kms:ViaService %q; want %q", s.where, got, want))
 		}
-		if get(s.doc, "Condition", "StringLike", k.context) == nil && get(s.doc, "Condition", "StringEquals", k.context) == nil {
+		ctxCond := get(s.doc, "Condition", "StringLike", k.context)
+		if ctxCond == nil {
+			ctxCond = get(s.doc, "Condition", "StringEquals", k.context)
+		}
+		if ctxCond == nil {
 			problems = append(problems, fmt.Sprintf("%s: kms grant without a %s condition (the key must open only this stack's data)", s.where, k.context))
+		} else if v := render(ctxCond); !k.data(v) {
+			problems = append(problems, fmt.Sprintf("%s: %s %q opens more than this stack's data", s.where, k.context, v))
 		}
 		switch {
 		case s.owner == rotatorID:
@@ -1315,6 +1334,44 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 				delete(getMap(stmt(tpl, rotatorID, "DecryptClientCredentialsThroughSecretsManager"), "Condition"), "StringLike")
 			},
 			want: "without a kms:EncryptionContext:SecretARN condition",
+		},
+		{
+			name: "secrets key for every secret of the account",
+			mutate: func(tpl map[string]any, _ *string) {
+				getMap(stmt(tpl, rotatorID, "DecryptClientCredentialsThroughSecretsManager"), "Condition", "StringLike")["kms:EncryptionContext:SecretARN"] =
+					map[string]any{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"}
+			},
+			want: `kms:EncryptionContext:SecretARN "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*" opens more`,
+		},
+		{
+			name: "token key for every parameter",
+			mutate: func(tpl map[string]any, _ *string) {
+				getMap(stmt(tpl, rotatorID, "UseTokenKeyThroughSSM"), "Condition", "StringLike")["kms:EncryptionContext:PARAMETER_ARN"] = "*"
+			},
+			want: `kms:EncryptionContext:PARAMETER_ARN "*" opens more`,
+		},
+		{
+			name: "token key without its parameter context",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(stmt(tpl, rotatorID, "UseTokenKeyThroughSSM"), "Condition"), "StringLike")
+			},
+			want: "without a kms:EncryptionContext:PARAMETER_ARN condition",
+		},
+		{
+			name: "secrets key grant outside its condition",
+			mutate: func(tpl map[string]any, _ *string) {
+				addStatement(tpl, rotatorID, map[string]any{
+					"Effect": "Allow", "Action": "kms:Decrypt", "Resource": map[string]any{"Ref": "SecretsKmsKeyId"},
+				})
+			},
+			want: "grants kms:Decrypt outside the HasSecretsKmsKey condition",
+		},
+		{
+			name: "kms grant on a key of neither parameter",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, rotatorID, "DecryptClientCredentialsThroughSecretsManager")["Resource"] = "arn:aws:kms:eu-west-1:123456789012:key/other"
+			},
+			want: "want exactly one configured key",
 		},
 		{
 			name: "rotator encrypts with the secrets key",

@@ -513,3 +513,39 @@ func TestLoadMatchesLoadDefaultConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestContainerCredentialsMatchLoadDefaultConfig runs both loaders against
+// a loopback container credentials endpoint whose credentials expire in
+// 2 minutes, with a token file and a token, and compares what each asks
+// of the endpoint over two Retrieve calls (the expiry window, the token
+// that wins) and the credentials they get.
+func TestContainerCredentialsMatchLoadDefaultConfig(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("file-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(load func() (aws.Config, error)) (requests []string, keyID string) {
+		e := newCredsEndpoint(t, 2*time.Minute)
+		setEnv(t, "AWS_REGION=eu-west-1", "AWS_CONTAINER_CREDENTIALS_FULL_URI="+e.URL+"/creds",
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN=env-token", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="+tokenFile)
+		cfg, err := load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var creds aws.Credentials
+		for range 2 {
+			if creds, err = cfg.Credentials.Retrieve(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return e.requests(), creds.AccessKeyID
+	}
+	sdkReqs, sdkKey := run(func() (aws.Config, error) { return config.LoadDefaultConfig(context.Background()) })
+	ourReqs, ourKey := run(func() (aws.Config, error) { return Load(Options{}) })
+	if !slices.Equal(ourReqs, sdkReqs) || ourKey != sdkKey {
+		t.Errorf("awsenv: endpoint requests %q, key %s; config.LoadDefaultConfig: %q, %s", ourReqs, ourKey, sdkReqs, sdkKey)
+	}
+	if len(sdkReqs) != 2 {
+		t.Errorf("LoadDefaultConfig made %d requests; this test expects it to refresh credentials 2 minutes from expiry", len(sdkReqs))
+	}
+}
