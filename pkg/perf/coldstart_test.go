@@ -19,6 +19,14 @@ const (
 	sizeTarget = 8 << 20
 )
 
+// coldStartEnv is each function's environment for a cold start: the
+// bundled sandbox profiles, as the build copies them, and an AWS endpoint
+// nobody answers (no AWS call is made before the first invocation).
+var coldStartEnv = map[string][]string{
+	"rotator":  append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILES_FILE=profiles/sandbox.yaml"),
+	"consumer": append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILE=aviv-caas-agency-42", "API_BASE_URL=https://api.example.com"),
+}
+
 // TestColdStart reports the size of each bootstrap, as shipped (linux/arm64)
 // and for this host, both built by the Makefile's build-<LogicalId>
 // targets, and the host build's cold start: the time from starting the
@@ -26,12 +34,6 @@ const (
 // over several starts, with its resident memory at that moment.
 func TestColdStart(t *testing.T) {
 	needPerf(t)
-	envs := map[string][]string{
-		// The bundled sandbox profiles, as the build copies them; no AWS call
-		// is made before the first invocation.
-		"rotator":  append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILES_FILE=profiles/sandbox.yaml"),
-		"consumer": append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILE=aviv-caas-agency-42", "API_BASE_URL=https://api.example.com"),
-	}
 	var sizeRows, startRows [][]string
 	for _, f := range functions {
 		arm, host := bootstrap(t, "arm64", f.name), bootstrap(t, "host", f.name)
@@ -45,7 +47,7 @@ func TestColdStart(t *testing.T) {
 		var inits []time.Duration
 		var rss []uint64
 		for i := range coldStarts + 1 {
-			d, r := coldStart(t, host, envs[f.name])
+			d, r := coldStart(t, host, coldStartEnv[f.name])
 			if i == 0 {
 				continue // the first start after the build pays for the page cache
 			}
@@ -110,17 +112,13 @@ func TestColdStartCompare(t *testing.T) {
 		t.Skip("PERF_COMPARE=<dir>,<dir>,... lists the builds to compare")
 	}
 	dirs := strings.Split(list, ",")
-	envs := map[string][]string{
-		"Rotator":  append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILES_FILE=profiles/sandbox.yaml"),
-		"Consumer": append(mototest.EnvFor("http://127.0.0.1:9"), "PROFILE=aviv-caas-agency-42", "API_BASE_URL=https://api.example.com"),
-	}
 	const rounds = 60
 	inits := map[string][]time.Duration{}
 	rss := map[string][]uint64{}
 	for i := range rounds + 1 {
 		for _, d := range dirs {
 			for _, f := range []string{"Rotator", "Consumer"} {
-				dur, r := coldStart(t, filepath.Join(d, f, "bootstrap"), envs[f])
+				dur, r := coldStart(t, filepath.Join(d, f, "bootstrap"), coldStartEnv[strings.ToLower(f)])
 				if i > 0 { // the first round pays for the page cache
 					inits[d+" "+f] = append(inits[d+" "+f], dur)
 					rss[d+" "+f] = append(rss[d+" "+f], r)
