@@ -79,11 +79,12 @@ type runResult struct {
 }
 
 // concurrentRuns proves against moto that runs at once (a Lambda retry, a
-// manual invoke during a scheduled run) never fetch a profile twice: the
-// lease (PutParameter Overwrite=false) lets one run fetch while the others
-// skip, and the re-read under the lease skips a profile another run has
-// refreshed since this one read it. A lease left by a dead run is taken
-// over; a live one is respected.
+// manual invoke during a scheduled run, another stack on the same prefix)
+// never fetch a profile twice: the run lease (PutParameter Overwrite=false
+// on <prefix>/.rotator.lock) lets one run fetch while the others skip, and
+// the re-read under the lease skips a profile another run has refreshed
+// since this one read it. A lease left by a dead run is taken over; a live
+// one is respected.
 func concurrentRuns(t *testing.T, e *faultEnv) {
 	profiles := []string{"x", "y", "z"}
 	var doc strings.Builder
@@ -105,11 +106,15 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			}
 		}
 	}
+	leaseName := func(prefix string) string { return tokenstore.LockName(rotate.RunLease(prefix)) }
 	noLeases := func(t *testing.T, prefix string) {
 		t.Helper()
+		if v := e.raw(t, leaseName(prefix)); v != "" {
+			t.Errorf("run lease left behind: %q", v)
+		}
 		for _, p := range profiles {
 			if v := e.raw(t, tokenstore.LockName(tokenrecord.ParameterName(prefix, p))); v != "" {
-				t.Errorf("lease of %s left behind: %q", p, v)
+				t.Errorf("a lease of %s: %q; want none (leases are per run)", p, v)
 			}
 		}
 	}
@@ -126,7 +131,7 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			prefix := newPrefix()
 			runs, n := len(tt.payloads), len(profiles)
 			gate := &gatedFetcher{next: &oauth.Client{}, started: make(chan string, runs*n), release: make(chan struct{})}
-			locked := make(chan error, runs*n)
+			locked := make(chan error, runs)
 			before := e.requestsByClient()
 			results := make(chan runResult, runs)
 			for _, payload := range tt.payloads {
@@ -138,9 +143,9 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 					results <- runResult{sum, err}
 				}()
 			}
-			// Every run has tried the lease of every profile, and one run
-			// per profile holds it and is fetching.
-			receive(t, locked, runs*n, "lease attempts")
+			// Every run has tried the lease once, and one run holds it and
+			// is fetching every profile.
+			receive(t, locked, runs, "lease attempts")
 			started := receive(t, gate.started, n, "token requests started")
 			close(gate.release)
 			var refreshed, skipped int
@@ -151,7 +156,7 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 				refreshed += len(r.sum.Refreshed)
 				for _, o := range r.sum.Skipped {
 					skipped++
-					if o.Reason != "another rotator run is refreshing it" {
+					if o.Reason != "another rotator run is refreshing tokens" {
 						t.Errorf("skipped %s: %q; want the lease as the reason", o.Profile, o.Reason)
 					}
 				}
@@ -174,7 +179,7 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 		t.Run(tt.name, func(t *testing.T) {
 			prefix := newPrefix()
 			before := e.requestsByClient()
-			hold := &watchedStore{holding: make(chan struct{}, len(profiles)), hold: make(chan struct{})}
+			hold := &watchedStore{holding: make(chan struct{}, 1), hold: make(chan struct{})}
 			late := e.handler(t, doc.String(), prefix, nil, func(s rotate.Store) rotate.Store { hold.Store = s; return hold })
 			done := make(chan runResult, 1)
 			go func() {
@@ -182,8 +187,8 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 				done <- runResult{sum, err}
 			}()
 			// The late run has read the records (none yet) and waits to take
-			// the leases; meanwhile a scheduled run refreshes everything.
-			receive(t, hold.holding, len(profiles), "late run at the leases")
+			// the lease; meanwhile a scheduled run refreshes everything.
+			receive(t, hold.holding, 1, "late run at the lease")
 			first := e.handler(t, doc.String(), prefix, nil, nil)
 			if sum, err := e.invoke(t, first, scheduled); err != nil || len(sum.Refreshed) != len(profiles) {
 				t.Fatalf("first run = %+v, %v; want every profile refreshed", sum, err)
@@ -203,37 +208,47 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 		})
 	}
 
-	t.Run("a dead run's lease is taken over; a live one is respected", func(t *testing.T) {
-		prefix := newPrefix()
-		ctx := context.Background()
-		lease := func(p, value string) string {
-			name := tokenstore.LockName(tokenrecord.ParameterName(prefix, p))
-			_, err := e.admin.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value), Type: types.ParameterTypeString})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return name
+	// putLease writes a run lease as another run would have left it.
+	putLease := func(t *testing.T, prefix, value string) {
+		t.Helper()
+		_, err := e.admin.PutParameter(context.Background(), &ssm.PutParameterInput{
+			Name: aws.String(leaseName(prefix)), Value: aws.String(value), Type: types.ParameterTypeString})
+		if err != nil {
+			t.Fatal(err)
 		}
-		dead := lease("x", "dead-run "+time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano))
-		liveValue := "live-run " + time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
-		live := lease("y", liveValue)
+	}
+
+	t.Run("a dead run's lease is taken over", func(t *testing.T) {
+		prefix := newPrefix()
+		putLease(t, prefix, "dead-run "+time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano))
 		before := e.requestsByClient()
 		sum, err := e.invoke(t, e.handler(t, doc.String(), prefix, nil, nil), scheduled)
-		if err != nil || len(sum.Refreshed) != 2 || len(sum.Skipped) != 1 || sum.Skipped[0].Profile != "y" || sum.Skipped[0].Reason != "another rotator run is refreshing it" {
-			t.Fatalf("run = %+v, %v; want x and z refreshed, y skipped for its live lease", sum, err)
+		if err != nil || len(sum.Refreshed) != len(profiles) {
+			t.Fatalf("run = %+v, %v; want every profile refreshed", sum, err)
 		}
-		after := e.requestsByClient()
-		if after["conc-x-client"]-before["conc-x-client"] != 1 || after["conc-y-client"] != before["conc-y-client"] {
-			t.Errorf("token requests x %d, y %d; want 1 and 0", after["conc-x-client"]-before["conc-x-client"], after["conc-y-client"]-before["conc-y-client"])
+		onePerProfile(t, before)
+		noLeases(t, prefix)
+	})
+
+	t.Run("a live run's lease is respected", func(t *testing.T) {
+		prefix := newPrefix()
+		liveValue := "live-run " + time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+		putLease(t, prefix, liveValue)
+		requests := e.idp.RequestCount()
+		sum, err := e.invoke(t, e.handler(t, doc.String(), prefix, nil, nil), scheduled)
+		if err != nil || len(sum.Skipped) != len(profiles) || e.idp.RequestCount() != requests {
+			t.Fatalf("run = %+v, %v, %d token requests; want every profile skipped, none fetched", sum, err, e.idp.RequestCount()-requests)
 		}
-		if v := e.raw(t, dead); v != "" {
-			t.Errorf("taken-over lease left behind: %q", v)
+		for _, o := range sum.Skipped {
+			if o.Reason != "another rotator run is refreshing tokens" {
+				t.Errorf("skipped %s: %q; want the lease as the reason", o.Profile, o.Reason)
+			}
+			if e.raw(t, tokenrecord.ParameterName(prefix, o.Profile)) != "" {
+				t.Errorf("%s has a record although the lease was held", o.Profile)
+			}
 		}
-		if v := e.raw(t, live); v != liveValue {
+		if v := e.raw(t, leaseName(prefix)); v != liveValue {
 			t.Errorf("live lease = %q; want it untouched", v)
-		}
-		if e.raw(t, tokenrecord.ParameterName(prefix, "y")) != "" {
-			t.Error("y has a record although its lease was held")
 		}
 	})
 }

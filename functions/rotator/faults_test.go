@@ -218,7 +218,7 @@ func (e *faultEnv) scan(t *testing.T) {
 
 // checkFailure checks a run in which only failed failed: the error is a
 // RunError naming it and saying want, the other profiles were refreshed,
-// its stored record is as before and its lease is gone.
+// its stored record is as before and the run's lease is gone.
 func (e *faultEnv) checkFailure(t *testing.T, sum rotate.Summary, err error, prefix, failed, want string, before string, others ...string) {
 	t.Helper()
 	var re *rotate.RunError
@@ -242,8 +242,8 @@ func (e *faultEnv) checkFailure(t *testing.T, sum rotate.Summary, err error, pre
 	if got := e.raw(t, name); got != before {
 		t.Errorf("stored record of %s changed by a failed refresh:\n got %s\nwant %s", failed, got, before)
 	}
-	if lease := e.raw(t, tokenstore.LockName(name)); lease != "" {
-		t.Errorf("lease %s left behind: %q", tokenstore.LockName(name), lease)
+	if lease := tokenstore.LockName(rotate.RunLease(prefix)); e.raw(t, lease) != "" {
+		t.Errorf("run lease %s left behind: %q", lease, e.raw(t, lease))
 	}
 }
 

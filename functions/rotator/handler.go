@@ -123,6 +123,7 @@ func newHandler(e env, d handlerDeps) *handler {
 	h.rotator = rotate.Rotator{
 		Profiles: ps, Secrets: d.Secrets, Fetcher: d.Fetcher, Store: d.Store,
 		Concurrency: e.Concurrency, Now: d.Now, Logger: d.Logger,
+		Lease: rotate.RunLease(e.Prefix), // <prefix>/.rotator.lock, shared by every run of this prefix
 	}
 	return h
 }

@@ -72,7 +72,7 @@ func TestReReadFailureUnderLeaseFails(t *testing.T) {
 	if err == nil || len(sum.Failed) != 3 || h.fetch.calls.Load() != 0 {
 		t.Fatalf("Run = %+v, %v with %d fetches; want every profile failed without a token request", sum, err, h.fetch.calls.Load())
 	}
-	if !strings.Contains(sum.Failed[0].Reason, "re-read the stored record under the lease") {
+	if !strings.Contains(sum.Failed[0].Reason, "re-read the stored records under the lease") {
 		t.Errorf("reason = %q", sum.Failed[0].Reason)
 	}
 }

@@ -38,9 +38,10 @@ type memStore struct {
 	writeErr error
 	// failRead, when set, is asked before each Read (numbered from 1)
 	// whether it fails.
-	failRead func(n int) error
-	reads    int
-	writes   int
+	failRead  func(n int) error
+	reads     int
+	writes    int
+	lockCalls int
 }
 
 func newMemStore() *memStore {
@@ -90,6 +91,7 @@ func (m *memStore) Write(_ context.Context, name string, rec tokenrecord.Record)
 func (m *memStore) Lock(_ context.Context, name, _ string, _ time.Time, _ time.Duration) (func(context.Context), error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lockCalls++
 	if m.locks[name] {
 		return nil, tokenstore.ErrLocked
 	}

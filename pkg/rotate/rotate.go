@@ -11,8 +11,8 @@
 // A run reads only the secrets of due profiles, each distinct secret once.
 // Every profile is tried; one failing profile never stops the others, and a
 // failed refresh never touches the stored token. Two runs at once never
-// fetch the same profile twice: a run takes a lease on a profile before
-// fetching and re-reads its record under the lease.
+// fetch the same profile twice: a run with something due takes one lease
+// (Rotator.Lease) before fetching and re-reads the due records under it.
 //
 // A Rotator may run several Runs at once; its fields must not change while
 // it runs.
@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/url"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -84,8 +85,14 @@ type Rotator struct {
 	// Concurrency bounds the profiles refreshed (and secrets read) at once
 	// (default 16).
 	Concurrency int
-	// LeaseTTL is how long a run's lease on a profile lasts if the run dies
-	// without releasing it (default 2m).
+	// Lease names the lease a run holds while it refreshes: the parameter
+	// Lease + ".lock" (see tokenstore.Lock). Every run that may refresh the
+	// same tokens must use the same name. Empty means RunLease of the
+	// deepest directory that holds every profile's parameter.
+	Lease string
+	// LeaseTTL is how long a run's lease lasts if the run dies without
+	// releasing it (default 2m). Everything a run does under the lease is
+	// bounded to 7/8 of it.
 	LeaseTTL time.Duration
 	// Spread brings each token's refresh forward by a deterministic
 	// per-token amount in [0, window), so tokens fetched together do not
@@ -353,7 +360,8 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 }
 
 // refresh fetches and publishes every due profile with credentials, and
-// records the outcome of the rest.
+// records the outcome of the rest. A run with nothing to fetch takes no
+// lease; otherwise everything it fetches, it fetches under its lease.
 func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 	var work []*state
 	for _, s := range states {
@@ -365,12 +373,83 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 			work = append(work, s)
 		}
 	}
+	if len(work) == 0 {
+		return
+	}
+	if err := ctx.Err(); err != nil {
+		for _, s := range work {
+			s.fail("run ended before this profile was refreshed: " + err.Error())
+		}
+		return
+	}
+	ttl := r.leaseTTL()
+	release, err := r.Store.Lock(ctx, r.lease(), r.Owner, r.now(), ttl)
+	if err != nil {
+		for _, s := range work {
+			if errors.Is(err, tokenstore.ErrLocked) {
+				s.skip("another rotator run is refreshing tokens")
+			} else {
+				s.fail(err.Error())
+			}
+		}
+		return
+	}
+	defer func() {
+		// Release even when the run's context has ended, but briefly.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		release(rctx)
+	}()
+	// Everything done under the lease must end before the lease does, or
+	// another run could take it over and fetch the same tokens.
+	ctx, cancel := context.WithTimeout(ctx, ttl-ttl/8)
+	defer cancel()
+
+	work = r.recheck(ctx, work, force)
 	hosts := &breakers{}
-	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, s, force, hosts) })
+	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, s, hosts) })
 }
 
-// refreshOne refreshes one due profile under its lease.
-func (r *Rotator) refreshOne(ctx context.Context, s *state, force bool, hosts *breakers) {
+// recheck re-reads the records of work under the lease, in batches, and
+// returns the profiles still to fetch: if a record's version moved since
+// this run read it, a run that finished in between has refreshed it.
+func (r *Rotator) recheck(ctx context.Context, work []*state, force bool) []*state {
+	names := make([]string, len(work))
+	for i, s := range work {
+		names[i] = s.p.Parameter
+	}
+	fresh, err := r.Store.Read(ctx, names)
+	if err != nil {
+		for _, s := range work {
+			s.fail("re-read the stored records under the lease: " + err.Error())
+		}
+		return nil
+	}
+	still := work[:0:0]
+	for _, s := range work {
+		st, ok := fresh[s.p.Parameter]
+		var before int64
+		if s.stored != nil {
+			before = s.stored.Version
+		}
+		if ok && st.Version != before {
+			s.stored = &st
+			if force {
+				s.skip("refreshed by a concurrent run")
+				continue
+			}
+			if due, _ := r.isDue(s.p, &st, r.now()); !due {
+				s.skip("refreshed by a concurrent run")
+				continue
+			}
+		}
+		still = append(still, s)
+	}
+	return still
+}
+
+// refreshOne fetches one due profile's token and publishes it.
+func (r *Rotator) refreshOne(ctx context.Context, s *state, hosts *breakers) {
 	p := s.p
 	if err := ctx.Err(); err != nil {
 		s.fail("run ended before this profile was refreshed: " + err.Error())
@@ -381,51 +460,6 @@ func (r *Rotator) refreshOne(ctx context.Context, s *state, force bool, hosts *b
 		s.fail(reason)
 		return
 	}
-	ttl := r.leaseTTL()
-	release, err := r.Store.Lock(ctx, p.Parameter, r.Owner, r.now(), ttl)
-	if errors.Is(err, tokenstore.ErrLocked) {
-		s.skip("another rotator run is refreshing it")
-		return
-	}
-	if err != nil {
-		s.fail(err.Error())
-		return
-	}
-	defer func() {
-		// Release even when the run's context has ended, but briefly.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-		defer cancel()
-		release(rctx)
-	}()
-	// Everything done under the lease must end before the lease does, or
-	// another run could take it over and fetch the same token.
-	ctx, cancel := context.WithTimeout(ctx, ttl-ttl/8)
-	defer cancel()
-
-	// Re-read under the lease: if the record's version moved since this run
-	// read it, a run that finished in between has already refreshed it.
-	fresh, err := r.Store.Read(ctx, []string{p.Parameter})
-	if err != nil {
-		s.fail("re-read the stored record under the lease: " + err.Error())
-		return
-	}
-	st, ok := fresh[p.Parameter]
-	var before int64
-	if s.stored != nil {
-		before = s.stored.Version
-	}
-	if ok && st.Version != before {
-		s.stored = &st
-		if force {
-			s.skip("refreshed by a concurrent run")
-			return
-		}
-		if due, _ := r.isDue(p, &st, r.now()); !due {
-			s.skip("refreshed by a concurrent run")
-			return
-		}
-	}
-
 	sent := r.now()
 	tok, err := r.Fetcher.Fetch(ctx, oauth.Request{
 		TokenURL: p.TokenURL, ClientID: s.creds.ClientID, ClientSecret: s.creds.ClientSecret,
@@ -597,6 +631,32 @@ func (r *Rotator) concurrency() int {
 		return r.Concurrency
 	}
 	return DefaultConcurrency
+}
+
+// RunLease is the Lease of the runs that refresh the tokens under prefix:
+// prefix + "/.rotator", so the lease parameter is prefix/.rotator.lock,
+// which no record can be (records never end in .lock).
+func RunLease(prefix string) string { return strings.TrimSuffix(prefix, "/") + "/.rotator" }
+
+// lease is r.Lease, or RunLease of the deepest directory holding every
+// configured profile's parameter (all of them, not the run's selection,
+// so that a forced run and a scheduled run share it).
+func (r *Rotator) lease() string {
+	if r.Lease != "" {
+		return r.Lease
+	}
+	var dir string
+	for i, p := range r.Profiles {
+		d := path.Dir(p.Parameter)
+		if i == 0 {
+			dir = d
+			continue
+		}
+		for dir != d && !strings.HasPrefix(d, strings.TrimSuffix(dir, "/")+"/") {
+			dir = path.Dir(dir)
+		}
+	}
+	return RunLease(dir)
 }
 
 func (r *Rotator) leaseTTL() time.Duration {

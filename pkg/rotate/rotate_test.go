@@ -307,15 +307,68 @@ func TestUnreadableOrForeignRecordIsDue(t *testing.T) {
 	}
 }
 
-func TestLeaseHeldSkips(t *testing.T) {
+func TestRunLeaseHeldSkipsEveryDueProfile(t *testing.T) {
 	h := newHarness(t)
-	h.store.locks["/oauth-tokens/partner"] = true
+	h.store.locks["/oauth-tokens/.rotator"] = true
 	sum, err := h.run(t, Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names(sum.Skipped) != "partner" || !strings.Contains(sum.Skipped[0].Reason, "another rotator run") {
-		t.Errorf("skipped = %+v; want partner skipped for the lease", sum.Skipped)
+	if names(sum.Skipped) != "caas-42,caas-43,partner" || len(sum.Refreshed) != 0 || h.fetch.calls.Load() != 0 {
+		t.Fatalf("run = %+v with %d fetches; want every due profile skipped, none fetched", sum, h.fetch.calls.Load())
+	}
+	for _, o := range sum.Skipped {
+		if o.Reason != "another rotator run is refreshing tokens" {
+			t.Errorf("%s skipped for %q; want the lease as the reason", o.Profile, o.Reason)
+		}
+	}
+}
+
+func TestNothingDueTakesNoLease(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.run(t, Request{}); err != nil {
+		t.Fatal(err)
+	}
+	if h.store.lockCalls != 1 || len(h.store.locks) != 0 {
+		t.Fatalf("first run: %d leases taken, %d held after; want 1 taken and released", h.store.lockCalls, len(h.store.locks))
+	}
+	sum, err := h.run(t, Request{})
+	if err != nil || len(sum.Skipped) != 3 {
+		t.Fatalf("second run = %+v, %v; want all skipped", sum, err)
+	}
+	if h.store.lockCalls != 1 {
+		t.Errorf("a run with nothing due took a lease (%d in all); want none", h.store.lockCalls)
+	}
+}
+
+func TestLease(t *testing.T) {
+	ps := func(params ...string) []profile.Profile {
+		var out []profile.Profile
+		for _, p := range params {
+			out = append(out, profile.Profile{Parameter: p})
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		r    Rotator
+		want string
+	}{
+		{"the default prefix", Rotator{Profiles: ps("/oauth-tokens/a", "/oauth-tokens/b")}, "/oauth-tokens/.rotator"},
+		{"custom parameters in sub-directories", Rotator{Profiles: ps("/oauth-tokens/team/a", "/oauth-tokens/b", "/oauth-tokens/team/x/c")}, "/oauth-tokens/.rotator"},
+		{"all in one sub-directory", Rotator{Profiles: ps("/t/x/a", "/t/x/b")}, "/t/x/.rotator"},
+		{"siblings only", Rotator{Profiles: ps("/t/x/a", "/t/y/b")}, "/t/.rotator"},
+		{"set explicitly", Rotator{Lease: "/oauth-tokens/.rotator", Profiles: ps("/oauth-tokens/team/a")}, "/oauth-tokens/.rotator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.r.lease(); got != tt.want {
+				t.Errorf("lease() = %q; want %q", got, tt.want)
+			}
+		})
+	}
+	if got := RunLease("/oauth-tokens/"); got != "/oauth-tokens/.rotator" {
+		t.Errorf("RunLease(/oauth-tokens/) = %q", got)
 	}
 }
 

@@ -6,8 +6,9 @@
 // previous version and use a customer-managed KMS key when one is given.
 // Reads are batched: GetParameters takes at most 10 names per call.
 //
-// Leases (Lock) keep two rotator runs from fetching the same profile at
-// once: a lease is a parameter created with Overwrite=false, which SSM
+// Leases (Lock) keep two rotator runs from fetching the same profiles at
+// once (the rotator takes one per run, see rotate.RunLease): a lease is a
+// parameter created with Overwrite=false, which SSM
 // creates atomically, so only one run can hold it. The lease of a run that
 // died expires and is taken over by exactly one run.
 //
@@ -173,7 +174,7 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 	return out.Version, nil
 }
 
-// LockName is the lease parameter that guards the record parameter name.
+// LockName is the lease parameter of the lease on name.
 func LockName(name string) string { return name + ".lock" }
 
 // Lock takes the lease on name for ttl. It returns ErrLocked when another
