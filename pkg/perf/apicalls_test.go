@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"testing"
 	"time"
 
@@ -68,6 +69,7 @@ func (r *awsRig) seedSecrets(t *testing.T, values map[string]string) {
 // rotator returns a Rotator over this rig's proxied clients.
 func (r *awsRig) rotator(ps []profile.Profile, concurrency int) *rotate.Rotator {
 	return &rotate.Rotator{
+		Lease:       rotate.RunLease(path.Dir(ps[0].Parameter)),
 		Profiles:    ps,
 		Secrets:     &credentials.Reader{API: r.sm},
 		Store:       &tokenstore.Store{API: r.split},

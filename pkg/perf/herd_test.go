@@ -70,6 +70,7 @@ func simulateHerd(t *testing.T, cfg herdConfig) herdResult {
 	values := secretValues(herdProfiles, nil)
 	f := &usageFetcher{simFetcher: simFetcher{lifetime: cfg.lifetime}, now: clk.Now, issued: map[string]time.Time{}}
 	rot := &rotate.Rotator{
+		Lease:    rotate.RunLease("/herd"),
 		Profiles: fleet(t, herdProfiles, "https://auth.example.com/oauth/token", "/herd"),
 		Secrets:  &credentials.Reader{API: &memSecrets{values: values}},
 		Store:    &tokenstore.Store{API: newMemSSM()},

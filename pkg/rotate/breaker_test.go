@@ -60,6 +60,39 @@ func TestClientErrorsDoNotTripTheBreaker(t *testing.T) {
 	}
 }
 
+// TestReReadFailureFailsOnlyItsBatch: with 12 due profiles the re-read
+// under the lease takes two batches; the second failing fails its 2
+// profiles only, naming the cause, and the first batch's 10 are refreshed.
+func TestReReadFailureFailsOnlyItsBatch(t *testing.T) {
+	h := newHarness(t)
+	var ps []profile.Profile
+	for i := range 12 {
+		p := h.r.Profiles[2] // partner
+		p.Name = fmt.Sprintf("partner-%02d", i)
+		p.Parameter = "/oauth-tokens/" + p.Name
+		ps = append(ps, p)
+	}
+	h.r.Profiles = ps
+	h.store.failRead = func(n int) error {
+		if n == 3 { // the run's first read, then the re-read batches
+			return errBoom
+		}
+		return nil
+	}
+	sum, err := h.run(t, Request{})
+	if err == nil || len(sum.Refreshed) != 10 || len(sum.Failed) != 2 {
+		t.Fatalf("Run = %d refreshed, %d failed, %v; want 10 refreshed and the second batch's 2 failed", len(sum.Refreshed), len(sum.Failed), err)
+	}
+	for _, o := range sum.Failed {
+		if o.Reason != "re-read the stored records under the lease: "+errBoom.Error() {
+			t.Errorf("%s failed for %q; want the re-read and its cause", o.Profile, o.Reason)
+		}
+	}
+	if got := h.fetch.calls.Load(); got != 10 {
+		t.Errorf("token requests = %d; want 10 (none for the unread batch)", got)
+	}
+}
+
 func TestReReadFailureUnderLeaseFails(t *testing.T) {
 	h := newHarness(t)
 	h.store.failRead = func(n int) error {
@@ -86,5 +119,27 @@ func TestSummaryListsAreNeverNull(t *testing.T) {
 	b, _ := json.Marshal(sum)
 	if !strings.Contains(string(b), `"skipped":[]`) || !strings.Contains(string(b), `"failed":[]`) {
 		t.Errorf("summary JSON = %s; want empty lists as []", b)
+	}
+}
+
+// TestForcedRunAfterAFailedFirstReadStillRefreshes: a forced run whose
+// first read of the records failed has nothing to compare the re-read
+// under the lease with, so it must not take every existing record for one
+// a concurrent run just wrote.
+func TestForcedRunAfterAFailedFirstReadStillRefreshes(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.run(t, Request{}); err != nil {
+		t.Fatal(err)
+	}
+	calls, reads := h.fetch.calls.Load(), h.store.reads
+	h.store.failRead = func(n int) error {
+		if n == reads+1 { // the forced run's first read
+			return errBoom
+		}
+		return nil
+	}
+	sum, err := h.run(t, Request{Force: true})
+	if err != nil || len(sum.Refreshed) != 3 || h.fetch.calls.Load() != calls+3 {
+		t.Fatalf("forced run = %+v, %v, %d token requests; want all 3 refreshed", sum, err, h.fetch.calls.Load()-calls)
 	}
 }

@@ -30,7 +30,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/url"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -86,9 +85,9 @@ type Rotator struct {
 	// (default 16).
 	Concurrency int
 	// Lease names the lease a run holds while it refreshes: the parameter
-	// Lease + ".lock" (see tokenstore.Lock). Every run that may refresh the
-	// same tokens must use the same name. Empty means RunLease of the
-	// deepest directory that holds every profile's parameter.
+	// Lease + ".lock" (see tokenstore.Lock). Required: every run that may
+	// refresh the same tokens must use the same name, RunLease of their
+	// parameter prefix.
 	Lease string
 	// LeaseTTL is how long a run's lease lasts if the run dies without
 	// releasing it (default 2m). Everything a run does under the lease is
@@ -185,11 +184,17 @@ type state struct {
 	reason  string
 	creds   credentials.Credentials
 	outcome Outcome
+	// unread: the run's first read of the records failed for this (forced)
+	// profile, so the re-read under the lease has nothing to compare with.
+	unread bool
 }
 
 // Run performs one rotation. It returns the summary and, when any profile
 // failed, a *RunError naming each (the summary is complete either way).
 func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
+	if r.Lease == "" {
+		return Summary{}, errors.New("rotate: Rotator.Lease is not set (use RunLease of the parameter prefix)")
+	}
 	selected, err := r.selectProfiles(req.Profiles)
 	if err != nil {
 		return Summary{}, err
@@ -210,6 +215,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 		switch {
 		case req.Force:
 			s.due, s.reason = true, "forced"
+			s.unread = readErr != nil && s.stored == nil
 		case readErr != nil && s.stored == nil:
 			s.fail(fmt.Sprintf("cannot read stored records: %v", readErr))
 		default:
@@ -382,8 +388,14 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 		}
 		return
 	}
+	// The lease runs from before it is asked for (Lock may retry), on the
+	// real clock: everything under it, the release included, must end
+	// before it does, or another run could take it over and fetch the same
+	// tokens.
 	ttl := r.leaseTTL()
-	release, err := r.Store.Lock(ctx, r.lease(), r.Owner, r.now(), ttl)
+	start := time.Now()
+	leaseEnd := start.Add(ttl)
+	release, err := r.Store.Lock(ctx, r.Lease, r.Owner, r.now(), ttl)
 	if err != nil {
 		for _, s := range work {
 			if errors.Is(err, tokenstore.ErrLocked) {
@@ -395,14 +407,21 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 		return
 	}
 	defer func() {
-		// Release even when the run's context has ended, but briefly.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		// Release even when the run's context has ended, but briefly, and
+		// only while the lease is surely still this run's: past its end it
+		// is left to expire.
+		deadline := time.Now().Add(releaseTimeout)
+		if last := leaseEnd.Add(-ttl / 16); last.Before(deadline) {
+			deadline = last
+		}
+		if !time.Now().Before(deadline) {
+			return
+		}
+		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		defer cancel()
 		release(rctx)
 	}()
-	// Everything done under the lease must end before the lease does, or
-	// another run could take it over and fetch the same tokens.
-	ctx, cancel := context.WithTimeout(ctx, ttl-ttl/8)
+	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/8), errLeaseBudget)
 	defer cancel()
 
 	work = r.recheck(ctx, work, force)
@@ -410,40 +429,49 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, s, hosts) })
 }
 
-// recheck re-reads the records of work under the lease, in batches, and
-// returns the profiles still to fetch: if a record's version moved since
-// this run read it, a run that finished in between has refreshed it.
+// recheck re-reads the records of work under the lease, a batch at a
+// time, and returns the profiles still to fetch: if a record's version
+// moved since this run read it, a run that finished in between has
+// refreshed it. A batch that cannot be read fails its own profiles only.
 func (r *Rotator) recheck(ctx context.Context, work []*state, force bool) []*state {
-	names := make([]string, len(work))
-	for i, s := range work {
-		names[i] = s.p.Parameter
-	}
-	fresh, err := r.Store.Read(ctx, names)
-	if err != nil {
-		for _, s := range work {
-			s.fail("re-read the stored records under the lease: " + err.Error())
+	var still []*state
+	for batch := range slices.Chunk(work, tokenstore.BatchSize) {
+		names := make([]string, len(batch))
+		for i, s := range batch {
+			names[i] = s.p.Parameter
 		}
-		return nil
-	}
-	still := work[:0:0]
-	for _, s := range work {
-		st, ok := fresh[s.p.Parameter]
-		var before int64
-		if s.stored != nil {
-			before = s.stored.Version
-		}
-		if ok && st.Version != before {
-			s.stored = &st
-			if force {
-				s.skip("refreshed by a concurrent run")
-				continue
+		fresh, err := r.Store.Read(ctx, names)
+		if err != nil {
+			cause := err
+			if u := errors.Unwrap(err); u != nil { // the batch's names are in each profile's outcome already
+				cause = u
 			}
-			if due, _ := r.isDue(s.p, &st, r.now()); !due {
-				s.skip("refreshed by a concurrent run")
-				continue
+			for _, s := range batch {
+				s.fail("re-read the stored records under the lease: " + cause.Error())
 			}
+			continue
 		}
-		still = append(still, s)
+		for _, s := range batch {
+			st, ok := fresh[s.p.Parameter]
+			var before int64
+			if s.stored != nil {
+				before = s.stored.Version
+			}
+			if ok && (s.unread || st.Version != before) {
+				s.stored = &st
+				if force && !s.unread {
+					s.skip("refreshed by a concurrent run")
+					continue
+				}
+				if !force {
+					if due, _ := r.isDue(s.p, &st, r.now()); !due {
+						s.skip("refreshed by a concurrent run")
+						continue
+					}
+				}
+			}
+			still = append(still, s)
+		}
 	}
 	return still
 }
@@ -451,8 +479,8 @@ func (r *Rotator) recheck(ctx context.Context, work []*state, force bool) []*sta
 // refreshOne fetches one due profile's token and publishes it.
 func (r *Rotator) refreshOne(ctx context.Context, s *state, hosts *breakers) {
 	p := s.p
-	if err := ctx.Err(); err != nil {
-		s.fail("run ended before this profile was refreshed: " + err.Error())
+	if ctx.Err() != nil {
+		s.fail("run ended before this profile was refreshed: " + context.Cause(ctx).Error())
 		return
 	}
 	host := hostOf(p.TokenURL)
@@ -633,31 +661,14 @@ func (r *Rotator) concurrency() int {
 	return DefaultConcurrency
 }
 
-// RunLease is the Lease of the runs that refresh the tokens under prefix:
-// prefix + "/.rotator", so the lease parameter is prefix/.rotator.lock,
-// which no record can be (records never end in .lock).
-func RunLease(prefix string) string { return strings.TrimSuffix(prefix, "/") + "/.rotator" }
+// RunLease is the Lease of the runs that refresh the tokens under prefix,
+// normalised as record names are: <prefix>/.rotator, so the lease
+// parameter is <prefix>/.rotator.lock, which no record can be (records
+// never end in .lock).
+func RunLease(prefix string) string { return tokenrecord.ParameterName(prefix, ".rotator") }
 
-// lease is r.Lease, or RunLease of the deepest directory holding every
-// configured profile's parameter (all of them, not the run's selection,
-// so that a forced run and a scheduled run share it).
-func (r *Rotator) lease() string {
-	if r.Lease != "" {
-		return r.Lease
-	}
-	var dir string
-	for i, p := range r.Profiles {
-		d := path.Dir(p.Parameter)
-		if i == 0 {
-			dir = d
-			continue
-		}
-		for dir != d && !strings.HasPrefix(d, strings.TrimSuffix(dir, "/")+"/") {
-			dir = path.Dir(dir)
-		}
-	}
-	return RunLease(dir)
-}
+// errLeaseBudget ends the work of a run whose lease is about to end.
+var errLeaseBudget = errors.New("the run's lease is about to expire")
 
 func (r *Rotator) leaseTTL() time.Duration {
 	if r.LeaseTTL > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,7 @@ func newHarness(t *testing.T) *harness {
 	h.r = &Rotator{
 		Profiles: testProfiles(t), Secrets: h.secrets, Fetcher: h.fetch, Store: h.store,
 		Now: h.clock.Now, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)), Owner: "test",
+		Lease: RunLease("/oauth-tokens"),
 	}
 	return h
 }
@@ -341,34 +343,32 @@ func TestNothingDueTakesNoLease(t *testing.T) {
 	}
 }
 
-func TestLease(t *testing.T) {
-	ps := func(params ...string) []profile.Profile {
-		var out []profile.Profile
-		for _, p := range params {
-			out = append(out, profile.Profile{Parameter: p})
+func TestRunLease(t *testing.T) {
+	for _, tt := range []struct{ prefix, want string }{
+		{"/oauth-tokens", "/oauth-tokens/.rotator"},
+		{"/oauth-tokens/", "/oauth-tokens/.rotator"},
+		{"/x//", "/x/.rotator"},
+		{"oauth-tokens", "/oauth-tokens/.rotator"},
+		{"", "/oauth-tokens/.rotator"},
+	} {
+		if got := RunLease(tt.prefix); got != tt.want {
+			t.Errorf("RunLease(%q) = %q; want %q", tt.prefix, got, tt.want)
 		}
-		return out
+		// The lease sits beside the records, named as they are.
+		if got, rec := path.Dir(RunLease(tt.prefix)), path.Dir(tokenrecord.ParameterName(tt.prefix, "p")); got != rec {
+			t.Errorf("RunLease(%q) is in %q; records in %q", tt.prefix, got, rec)
+		}
 	}
-	tests := []struct {
-		name string
-		r    Rotator
-		want string
-	}{
-		{"the default prefix", Rotator{Profiles: ps("/oauth-tokens/a", "/oauth-tokens/b")}, "/oauth-tokens/.rotator"},
-		{"custom parameters in sub-directories", Rotator{Profiles: ps("/oauth-tokens/team/a", "/oauth-tokens/b", "/oauth-tokens/team/x/c")}, "/oauth-tokens/.rotator"},
-		{"all in one sub-directory", Rotator{Profiles: ps("/t/x/a", "/t/x/b")}, "/t/x/.rotator"},
-		{"siblings only", Rotator{Profiles: ps("/t/x/a", "/t/y/b")}, "/t/.rotator"},
-		{"set explicitly", Rotator{Lease: "/oauth-tokens/.rotator", Profiles: ps("/oauth-tokens/team/a")}, "/oauth-tokens/.rotator"},
+}
+
+func TestRunWithoutLeaseIsRefused(t *testing.T) {
+	h := newHarness(t)
+	h.r.Lease = ""
+	if _, err := h.run(t, Request{}); err == nil || !strings.Contains(err.Error(), "Lease") {
+		t.Fatalf("Run without a Lease = %v; want an error naming Lease", err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.r.lease(); got != tt.want {
-				t.Errorf("lease() = %q; want %q", got, tt.want)
-			}
-		})
-	}
-	if got := RunLease("/oauth-tokens/"); got != "/oauth-tokens/.rotator" {
-		t.Errorf("RunLease(/oauth-tokens/) = %q", got)
+	if h.fetch.calls.Load() != 0 || h.store.writes != 0 {
+		t.Error("Run without a Lease fetched or wrote")
 	}
 }
 

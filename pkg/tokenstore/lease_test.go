@@ -30,6 +30,19 @@ func (p pausingSSM) GetParameters(ctx context.Context, in *ssm.GetParametersInpu
 	return out, err
 }
 
+// retriedCreate sends each lease create (Overwrite=false) twice and
+// answers with the second result, as the SDK's retry does when SSM applied
+// the first but its answer was lost: ParameterAlreadyExists.
+type retriedCreate struct{ API }
+
+func (r retriedCreate) PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	out, err := r.API.PutParameter(ctx, in, opts...)
+	if err != nil || aws.ToBool(in.Overwrite) || !strings.HasSuffix(aws.ToString(in.Name), ".lock") {
+		return out, err
+	}
+	return r.API.PutParameter(ctx, in, opts...)
+}
+
 // TestLeasesAgainstMoto checks the lease rules against SSM as moto
 // implements it: a live lease is respected, an expired or unreadable one
 // (its holder died) is taken over, and two runs that find the same expired
@@ -70,6 +83,18 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		}
 		if v, _ := leaseValue(t, name); v != live {
 			t.Errorf("lease = %q after a refused Lock; want it untouched (%q)", v, live)
+		}
+	})
+
+	t.Run("a create whose answer was lost and whose retry found the lease is ours", func(t *testing.T) {
+		const name = "/leases/lost-answer"
+		release, err := (&Store{API: retriedCreate{API: client}}).Lock(ctx, name, "run-a", now, time.Minute)
+		if err != nil {
+			t.Fatalf("Lock = %v; want the lease (the value SSM holds is this run's own)", err)
+		}
+		release(ctx)
+		if v, ok := leaseValue(t, name); ok {
+			t.Errorf("lease = %q after release; want it deleted", v)
 		}
 	})
 

@@ -236,6 +236,11 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 		return release, nil
 	}
 	held := res.Parameters[0]
+	if aws.ToString(held.Value) == value {
+		// Our own create: SSM applied it, but its answer was lost and the
+		// SDK's retry found the lease existing.
+		return release, nil
+	}
 	if exp, ok := leaseExpiry(aws.ToString(held.Value)); ok && now.Before(exp) {
 		return nil, ErrLocked
 	}
