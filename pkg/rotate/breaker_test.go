@@ -2,9 +2,11 @@ package rotate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
@@ -142,4 +144,54 @@ func TestForcedRunAfterAFailedFirstReadStillRefreshes(t *testing.T) {
 	if err != nil || len(sum.Refreshed) != 3 || h.fetch.calls.Load() != calls+3 {
 		t.Fatalf("forced run = %+v, %v, %d token requests; want all 3 refreshed", sum, err, h.fetch.calls.Load()-calls)
 	}
+}
+
+// TestLeaseErrorFailsTheDueProfiles: a lease that cannot be taken (not
+// held by another run: the call itself fails) fails every due profile with
+// the error, fetches nothing and writes nothing.
+func TestLeaseErrorFailsTheDueProfiles(t *testing.T) {
+	h := newHarness(t)
+	h.store.lockErr = errors.New("tokenstore: lease /oauth-tokens/.rotator.lock: AccessDeniedException")
+	sum, err := h.run(t, Request{})
+	if err == nil || len(sum.Failed) != 3 || h.fetch.calls.Load() != 0 || h.store.writes != 0 {
+		t.Fatalf("Run = %+v, %v, %d fetches, %d writes; want all 3 failed, nothing fetched or written", sum, err, h.fetch.calls.Load(), h.store.writes)
+	}
+	for _, o := range sum.Failed {
+		if !strings.Contains(o.Reason, "AccessDeniedException") {
+			t.Errorf("%s failed for %q; want the lease error", o.Profile, o.Reason)
+		}
+	}
+}
+
+// TestWorkUnderTheLeaseEndsBeforeIt: with a lease of 80 ms, work under it
+// ends at 70 ms (7/8), counted from before Lock.
+func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
+	budgetFailures := func(sum Summary) int {
+		n := 0
+		for _, o := range sum.Failed {
+			if strings.Contains(o.Reason, "the run's lease is about to expire") {
+				n++
+			}
+		}
+		return n
+	}
+	t.Run("token requests that outlast it are cut off and the rest never start", func(t *testing.T) {
+		h := newHarness(t)
+		h.r.LeaseTTL, h.r.Concurrency, h.fetch.delay = 80*time.Millisecond, 1, 150*time.Millisecond
+		sum, err := h.run(t, Request{})
+		if err == nil || len(sum.Failed) != 3 || h.store.writes != 0 || budgetFailures(sum) < 2 {
+			t.Fatalf("Run = %+v, %v, %d writes; want all 3 failed, the ones not started naming the lease budget, nothing written", sum, err, h.store.writes)
+		}
+	})
+	t.Run("a Lock slower than the lease leaves nothing to do and no release", func(t *testing.T) {
+		h := newHarness(t)
+		h.r.LeaseTTL, h.store.lockDelay = 80*time.Millisecond, 100*time.Millisecond
+		sum, err := h.run(t, Request{})
+		if err == nil || budgetFailures(sum) != 3 || h.fetch.calls.Load() != 0 || h.store.writes != 0 {
+			t.Fatalf("Run = %+v, %v, %d fetches; want all 3 failed for the lease budget, nothing fetched or written", sum, err, h.fetch.calls.Load())
+		}
+		if !h.store.locks[h.r.Lease] {
+			t.Error("the lease was released after its end; want it left to expire")
+		}
+	})
 }

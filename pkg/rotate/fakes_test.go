@@ -42,6 +42,8 @@ type memStore struct {
 	reads     int
 	writes    int
 	lockCalls int
+	lockErr   error         // returned by Lock when set
+	lockDelay time.Duration // how long Lock takes
 }
 
 func newMemStore() *memStore {
@@ -92,6 +94,10 @@ func (m *memStore) Lock(_ context.Context, name, _ string, _ time.Time, _ time.D
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lockCalls++
+	time.Sleep(m.lockDelay)
+	if m.lockErr != nil {
+		return nil, m.lockErr
+	}
 	if m.locks[name] {
 		return nil, tokenstore.ErrLocked
 	}
