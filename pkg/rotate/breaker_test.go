@@ -1,10 +1,12 @@
 package rotate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,7 +79,7 @@ func TestReReadFailureFailsOnlyItsBatch(t *testing.T) {
 	h.r.Profiles = ps
 	h.store.failRead = func(n int) error {
 		if n == 3 { // the run's first read, then the re-read batches
-			return errBoom
+			return fmt.Errorf("tokenstore: get parameters /oauth-tokens/partner-10,/oauth-tokens/partner-11: %w", errBoom)
 		}
 		return nil
 	}
@@ -87,7 +89,7 @@ func TestReReadFailureFailsOnlyItsBatch(t *testing.T) {
 	}
 	for _, o := range sum.Failed {
 		if o.Reason != "re-read the stored records under the lease: "+errBoom.Error() {
-			t.Errorf("%s failed for %q; want the re-read and its cause", o.Profile, o.Reason)
+			t.Errorf("%s failed for %q; want the re-read and its cause, without the batch's names", o.Profile, o.Reason)
 		}
 	}
 	if got := h.fetch.calls.Load(); got != 10 {
@@ -133,6 +135,7 @@ func TestForcedRunAfterAFailedFirstReadStillRefreshes(t *testing.T) {
 	if _, err := h.run(t, Request{}); err != nil {
 		t.Fatal(err)
 	}
+	h.clock.Advance(time.Minute)
 	calls, reads := h.fetch.calls.Load(), h.store.reads
 	h.store.failRead = func(n int) error {
 		if n == reads+1 { // the forced run's first read
@@ -194,4 +197,105 @@ func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
 			t.Error("the lease was released after its end; want it left to expire")
 		}
 	})
+}
+
+// lockHook runs hook once before the first Lock.
+type lockHook struct {
+	*memStore
+	once sync.Once
+	hook func()
+}
+
+func (l *lockHook) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
+	l.once.Do(l.hook)
+	return l.memStore.Lock(ctx, name, owner, now, ttl)
+}
+
+// TestForcedRunAfterAFailedFirstReadSkipsWhatAnotherRunJustIssued: such a
+// run has only the record's issue time to go by; a token issued since the
+// run began is another run's, not to be fetched again.
+func TestForcedRunAfterAFailedFirstReadSkipsWhatAnotherRunJustIssued(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.run(t, Request{}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Hour)
+	reads := h.store.reads
+	h.store.failRead = func(n int) error {
+		if n == reads+1 { // the forced run's first read
+			return errBoom
+		}
+		return nil
+	}
+	// Between that read and its lease, another run refreshes partner.
+	h.r.Store = &lockHook{memStore: h.store, hook: func() {
+		other := *h.r
+		other.Store = h.store
+		if _, err := other.Run(context.Background(), Request{Force: true, Profiles: []string{"partner"}}); err != nil {
+			t.Error(err)
+		}
+	}}
+	calls := h.fetch.calls.Load()
+	sum, err := h.run(t, Request{Force: true})
+	if err != nil || names(sum.Refreshed) != "caas-42,caas-43" || names(sum.Skipped) != "partner" {
+		t.Fatalf("forced run = %+v, %v; want caas-42 and caas-43 refreshed, partner skipped (issued during this run)", sum, err)
+	}
+	if got := h.fetch.calls.Load() - calls; got != 3 {
+		t.Errorf("token requests = %d; want 3 (partner once, by the other run)", got)
+	}
+}
+
+// deadlines records the deadline of the context of each token request and
+// each record write.
+type deadlines struct {
+	mu           sync.Mutex
+	fetch, write []time.Time
+}
+
+type deadlineFetcher struct {
+	Fetcher
+	d *deadlines
+}
+
+func (f deadlineFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token, error) {
+	dl, _ := ctx.Deadline()
+	f.d.mu.Lock()
+	f.d.fetch = append(f.d.fetch, dl)
+	f.d.mu.Unlock()
+	return f.Fetcher.Fetch(ctx, r)
+}
+
+type deadlineStore struct {
+	*memStore
+	d *deadlines
+}
+
+func (s deadlineStore) Write(ctx context.Context, name string, rec tokenrecord.Record) (int64, error) {
+	dl, _ := ctx.Deadline()
+	s.d.mu.Lock()
+	s.d.write = append(s.d.write, dl)
+	s.d.mu.Unlock()
+	return s.memStore.Write(ctx, name, rec)
+}
+
+// TestATokenFetchedInTimeHasTimeToBeStored: token requests end at 3/4 of
+// the lease and writes at 7/8, so a token that arrives just before its
+// request's deadline is not lost to a write cancelled with it.
+func TestATokenFetchedInTimeHasTimeToBeStored(t *testing.T) {
+	h := newHarness(t)
+	d := &deadlines{}
+	h.r.LeaseTTL = 8 * time.Minute
+	h.r.Fetcher = deadlineFetcher{Fetcher: h.fetch, d: d}
+	h.r.Store = deadlineStore{memStore: h.store, d: d}
+	if _, err := h.run(t, Request{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.fetch) != 3 || len(d.write) != 3 {
+		t.Fatalf("%d fetches, %d writes; want 3 each", len(d.fetch), len(d.write))
+	}
+	for i := range d.fetch {
+		if gap := d.write[i].Sub(d.fetch[i]); gap != time.Minute {
+			t.Errorf("write deadline - token request deadline = %s; want 1m (1/8 of the lease)", gap)
+		}
+	}
 }

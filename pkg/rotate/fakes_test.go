@@ -74,7 +74,10 @@ func (m *memStore) Read(_ context.Context, names []string) (map[string]tokenstor
 	return out, nil
 }
 
-func (m *memStore) Write(_ context.Context, name string, rec tokenrecord.Record) (int64, error) {
+func (m *memStore) Write(ctx context.Context, name string, rec tokenrecord.Record) (int64, error) {
+	if err := ctx.Err(); err != nil { // as the SSM client does
+		return 0, err
+	}
 	b, err := tokenrecord.Marshal(rec)
 	if err != nil {
 		return 0, err
@@ -187,7 +190,9 @@ func (f *fakeFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token, 
 		select {
 		case <-time.After(f.delay):
 		case <-ctx.Done():
-			return oauth.Token{}, ctx.Err()
+		}
+		if err := ctx.Err(); err != nil {
+			return oauth.Token{}, err
 		}
 	}
 	c := f.calls.Add(1)

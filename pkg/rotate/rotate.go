@@ -224,7 +224,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	}
 
 	r.readSecrets(ctx, states, req.CheckCredentials)
-	r.refresh(ctx, states, req.Force)
+	r.refresh(ctx, states, req.Force, now)
 
 	sum := Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}}
 	for _, s := range states {
@@ -368,7 +368,7 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 // refresh fetches and publishes every due profile with credentials, and
 // records the outcome of the rest. A run with nothing to fetch takes no
 // lease; otherwise everything it fetches, it fetches under its lease.
-func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
+func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runStart time.Time) {
 	var work []*state
 	for _, s := range states {
 		switch {
@@ -391,7 +391,9 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 	// The lease runs from before it is asked for (Lock may retry), on the
 	// real clock: everything under it, the release included, must end
 	// before it does, or another run could take it over and fetch the same
-	// tokens.
+	// tokens. Re-reads and token requests end at 3/4 of it, so that a token
+	// fetched in time still has time to be stored; writes end at 7/8, the
+	// release at 15/16.
 	ttl := r.leaseTTL()
 	start := time.Now()
 	leaseEnd := start.Add(ttl)
@@ -421,19 +423,21 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool) {
 		defer cancel()
 		release(rctx)
 	}()
-	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/8), errLeaseBudget)
+	writeCtx, cancelWrites := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/8), errLeaseBudget)
+	defer cancelWrites()
+	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/4), errLeaseBudget)
 	defer cancel()
 
-	work = r.recheck(ctx, work, force)
+	work = r.recheck(ctx, work, force, runStart)
 	hosts := &breakers{}
-	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, s, hosts) })
+	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, writeCtx, s, hosts) })
 }
 
 // recheck re-reads the records of work under the lease, a batch at a
 // time, and returns the profiles still to fetch: if a record's version
 // moved since this run read it, a run that finished in between has
 // refreshed it. A batch that cannot be read fails its own profiles only.
-func (r *Rotator) recheck(ctx context.Context, work []*state, force bool) []*state {
+func (r *Rotator) recheck(ctx context.Context, work []*state, force bool, runStart time.Time) []*state {
 	var still []*state
 	for batch := range slices.Chunk(work, tokenstore.BatchSize) {
 		names := make([]string, len(batch))
@@ -443,7 +447,10 @@ func (r *Rotator) recheck(ctx context.Context, work []*state, force bool) []*sta
 		fresh, err := r.Store.Read(ctx, names)
 		if err != nil {
 			cause := err
-			if u := errors.Unwrap(err); u != nil { // the batch's names are in each profile's outcome already
+			switch u := errors.Unwrap(err); {
+			case ctx.Err() != nil:
+				cause = context.Cause(ctx)
+			case u != nil: // the batch's names are in each profile's outcome already
 				cause = u
 			}
 			for _, s := range batch {
@@ -459,7 +466,10 @@ func (r *Rotator) recheck(ctx context.Context, work []*state, force bool) []*sta
 			}
 			if ok && (s.unread || st.Version != before) {
 				s.stored = &st
-				if force && !s.unread {
+				// A forced run that could not read the record before has
+				// only its issue time to go by: issued since this run
+				// began, it is another run's.
+				if force && (!s.unread || (st.Err == nil && !st.Record.IssuedAt.Before(runStart))) {
 					s.skip("refreshed by a concurrent run")
 					continue
 				}
@@ -476,8 +486,10 @@ func (r *Rotator) recheck(ctx context.Context, work []*state, force bool) []*sta
 	return still
 }
 
-// refreshOne fetches one due profile's token and publishes it.
-func (r *Rotator) refreshOne(ctx context.Context, s *state, hosts *breakers) {
+// refreshOne fetches one due profile's token (within ctx) and publishes it
+// (within writeCtx, which ends later, so that a token fetched in time is
+// stored).
+func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, hosts *breakers) {
 	p := s.p
 	if ctx.Err() != nil {
 		s.fail("run ended before this profile was refreshed: " + context.Cause(ctx).Error())
@@ -506,7 +518,7 @@ func (r *Rotator) refreshOne(ctx context.Context, s *state, hosts *breakers) {
 		r.logger().LogAttrs(ctx, slog.LevelWarn, "token lifetime not longer than refresh_before: it will be fetched on every run",
 			slog.String("profile", p.Name), slog.Duration("lifetime", tok.ExpiresIn), slog.Duration("refresh_before", p.RefreshBefore))
 	}
-	if _, err := r.Store.Write(ctx, p.Parameter, rec); err != nil {
+	if _, err := r.Store.Write(writeCtx, p.Parameter, rec); err != nil {
 		s.fail(err.Error())
 		return
 	}

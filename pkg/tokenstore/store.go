@@ -228,10 +228,14 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 	if len(res.Parameters) != 1 {
 		// Released in the meantime: create it again, if nobody else has.
 		if _, err := put(false); err != nil {
-			if errors.As(err, &exists) {
+			if !errors.As(err, &exists) {
+				return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
+			}
+			// Someone has; it may be this very create, answered late.
+			again, gerr := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
+			if gerr != nil || len(again.Parameters) != 1 || aws.ToString(again.Parameters[0].Value) != value {
 				return nil, ErrLocked
 			}
-			return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
 		}
 		return release, nil
 	}
