@@ -201,13 +201,21 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 			Description: aws.String("oauth-token-rotator lease: a run is refreshing this token"),
 		})
 	}
+	// current reads the lease parameter: nil when there is none.
+	current := func(ctx context.Context) (*types.Parameter, error) {
+		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
+		if err != nil || len(res.Parameters) != 1 {
+			return nil, err
+		}
+		return &res.Parameters[0], nil
+	}
+	ours := func(p *types.Parameter) bool { return p != nil && aws.ToString(p.Value) == value }
 	release = func(ctx context.Context) {
 		// Delete the lease only while it is still ours: if it expired and
 		// another run took it over, deleting it would let a third run in.
 		// (SSM has no conditional delete; the window between this read and
 		// the delete is the residual risk, documented in the README.)
-		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
-		if err != nil || len(res.Parameters) != 1 || aws.ToString(res.Parameters[0].Value) != value {
+		if held, err := current(ctx); err != nil || !ours(held) {
 			return
 		}
 		_, _ = s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(lock)})
@@ -221,26 +229,24 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
 	}
 	// Someone holds it: take it over only if it has expired.
-	res, gerr := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
+	held, gerr := current(ctx)
 	if gerr != nil {
 		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, gerr)
 	}
-	if len(res.Parameters) != 1 {
+	if held == nil {
 		// Released in the meantime: create it again, if nobody else has.
 		if _, err := put(false); err != nil {
 			if !errors.As(err, &exists) {
 				return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
 			}
 			// Someone has; it may be this very create, answered late.
-			again, gerr := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
-			if gerr != nil || len(again.Parameters) != 1 || aws.ToString(again.Parameters[0].Value) != value {
+			if again, gerr := current(ctx); gerr != nil || !ours(again) {
 				return nil, ErrLocked
 			}
 		}
 		return release, nil
 	}
-	held := res.Parameters[0]
-	if aws.ToString(held.Value) == value {
+	if ours(held) {
 		// Our own create: SSM applied it, but its answer was lost and the
 		// SDK's retry found the lease existing.
 		return release, nil
