@@ -12,7 +12,7 @@ LAMBDA_ENV    := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 # VERSION=1.2.3 make build stamps the release into the User-Agent
 # (oauth-token-rotator/1.2.3); unset, the code's default version is used.
 VERSION       ?=
-LDFLAGS       := -s -w$(if $(VERSION), -X github.com/m2mtokens/oauth-token-rotator/pkg/version.Version=$(VERSION))
+LDFLAGS       := -s -w$(if $(VERSION), -X github.com/m2mtokens/oauth-token-rotator/internal/version.Version=$(VERSION))
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags="$(LDFLAGS)"
 
 .PHONY: all test vet fmt-check staticcheck lint cfn-lint unit demo bench build clean check-moto
@@ -67,8 +67,8 @@ unit:
 # make vulncheck needs https://vuln.go.dev, which not every build host reaches.
 
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./pkg/profile:FuzzParse ./pkg/credentials:FuzzParse \
-  ./pkg/oauth:FuzzParseToken ./pkg/oauth:FuzzFetchError \
+FUZZ_TARGETS := ./internal/profile:FuzzParse ./internal/clientcred:FuzzParse \
+  ./internal/oauth:FuzzParseToken ./internal/oauth:FuzzFetchError \
   ./pkg/tokenrecord:FuzzParse ./pkg/tokenrecord:FuzzMarshalParse
 
 .PHONY: fuzz vulncheck
@@ -90,10 +90,10 @@ clean:
 
 demo: check-moto
 	@command -v moto_server >/dev/null 2>&1 || exit 1
-	$(GO) run ./pkg/demo/cmd/demo
+	$(GO) run ./internal/demo/cmd/demo
 
 ## ---- benchmarks and measurements ----
-# The consumer's hit-path benchmarks, then pkg/perf's measurements (PERF=1):
+# The consumer's hit-path benchmarks, then internal/perf's measurements (PERF=1):
 # AWS calls per run, rotator scale and memory, thundering herd, cold start,
 # fleet simulation. Each writes a Markdown section to BENCH_DIR; the summary
 # at the end prints them all. About 6 minutes on 2 cores.
@@ -109,6 +109,6 @@ bench: check-moto
 	    > $(BENCH_DIR)/hotpath.$$i.txt 2>&1 || { cat $(BENCH_DIR)/hotpath.$$i.txt; exit 1; }; \
 	  grep '^Benchmark' $(BENCH_DIR)/hotpath.$$i.txt; cat $(BENCH_DIR)/hotpath.$$i.txt >> $(BENCH_DIR)/hotpath.txt; \
 	done
-	@echo '== measurements: pkg/perf with PERF=1 =='
-	cd pkg/perf && PERF=1 PERF_REPORT=$(BENCH_DIR) PERF_HOTPATH=$(BENCH_DIR)/hotpath.txt $(GO) test -count=1 -timeout 20m -run .
+	@echo '== measurements: internal/perf with PERF=1 =='
+	cd internal/perf && PERF=1 PERF_REPORT=$(BENCH_DIR) PERF_HOTPATH=$(BENCH_DIR)/hotpath.txt $(GO) test -count=1 -timeout 20m -run .
 	@echo; echo '======== make bench: summary ========'; echo; cat $(BENCH_DIR)/*.md

@@ -15,7 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 )
 
 // The deployment rules that cfn-lint cannot check: least-privilege IAM

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/urlpolicy"
+	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
 )
 
 // Defaults of the optional environment variables.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
+	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 )
 
 // env returns a getenv over vars.

@@ -20,9 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
 )
 
 const testProfile = "aviv-caas-agency-42"

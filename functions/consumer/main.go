@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/awsenv"
+	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 )
 

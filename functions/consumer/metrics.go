@@ -3,7 +3,7 @@ package main
 import (
 	"log/slog"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/emf"
+	"github.com/m2mtokens/oauth-token-rotator/internal/emf"
 )
 
 // emitMetrics writes the cache's counts since the previous invocation as one

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/lambdatest"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/mototest"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/oauthtest"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
 )
 
 // TestBinaryAsLambda drives the built bootstrap (the Makefile's flags)

@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
 )
 
 // gatedFetcher holds every token request until release is closed, and

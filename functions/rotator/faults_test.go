@@ -28,14 +28,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/credentials"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/leakcheck"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/mototest"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/oauthtest"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
+	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
 )
 
 // TestRotatorUnderFaults runs the rotator handler in-process against one
@@ -127,7 +127,7 @@ func (e *faultEnv) handler(t *testing.T, doc, prefix string, fetcher rotate.Fetc
 		return map[string]string{"PROFILES_FILE": file, "TOKEN_PARAMETER_PREFIX": prefix, "ENVIRONMENT": "faults"}[k]
 	})
 	h := newHandler(env, handlerDeps{
-		Secrets: &credentials.Reader{API: secretsmanager.NewFromConfig(cfg)},
+		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(cfg)},
 		Store:   store,
 		Fetcher: fetcher,
 		Logger:  slog.New(slog.NewJSONHandler(e.logs, nil)),

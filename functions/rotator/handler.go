@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/emf"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/emf"
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 

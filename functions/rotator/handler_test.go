@@ -17,15 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/credentials"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/leakcheck"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/mototest"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/oauthtest"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/profile"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
+	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
 )
 
 func readFile(t *testing.T, path string) []byte {
@@ -160,7 +160,7 @@ func (r *rig) reload(t *testing.T) {
 	})
 	logger := slog.New(slog.NewJSONHandler(r.logs, nil))
 	r.h = newHandler(e, handlerDeps{
-		Secrets: &credentials.Reader{API: r.sm},
+		Secrets: &clientcred.Reader{API: r.sm},
 		Store:   &tokenstore.Store{API: r.ssm},
 		Fetcher: &oauth.Client{BaseBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, RequestTimeout: 2 * time.Second},
 		Logger:  logger, Metrics: r.metrics,

@@ -27,10 +27,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/awsenv"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/credentials"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenstore"
+	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
+	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
 
 func main() {
@@ -44,7 +44,7 @@ func main() {
 		os.Exit(1)
 	}
 	h := newHandler(env, handlerDeps{
-		Secrets: &credentials.Reader{API: secretsmanager.NewFromConfig(cfg)},
+		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(cfg)},
 		Store:   &tokenstore.Store{API: ssm.NewFromConfig(cfg), KeyID: env.KMSKeyID},
 		Fetcher: &oauth.Client{},
 		Logger:  logger,

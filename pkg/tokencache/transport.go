@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/urlpolicy"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
+	"github.com/m2mtokens/oauth-token-rotator/internal/urlpolicy"
+	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 )
 
 // Transport is an http.RoundTripper that authorizes each request with the

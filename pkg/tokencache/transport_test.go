@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/version"
+	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 )
 
 // partnerAPI is an httptest partner API that accepts one bearer token at a

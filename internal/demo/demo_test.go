@@ -1,0 +1,80 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+)
+
+// TestDemo runs `make demo`'s flow end to end on the real binaries: both
+// rotator runs, fifty warm consumer invocations with exactly one parameter
+// read, a revoked token replaced after one 401, and no secret or token in
+// any log line. Run checks each claim itself; the test checks the figures
+// again so that a change to Run's checks cannot quietly pass.
+func TestDemo(t *testing.T) {
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(mototest.InstallHint)
+		}
+		t.Skip(mototest.InstallHint)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	rep, err := Run(ctx, Options{Out: &out, Root: "../..", ConsumerInvocations: 50})
+	t.Log("\n" + out.String())
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if rep.Profiles != 5 || rep.FirstRun.TokenRequests != 5 || rep.SecondRun.TokenRequests != 0 || rep.SecondRun.SecretReads != 0 {
+		t.Errorf("rotator figures = %+v / %+v; want 5 token requests, then none and no secret read", rep.FirstRun, rep.SecondRun)
+	}
+	if rep.Consumer.Invocations != 50 || rep.Consumer.OK != 50 || rep.Consumer.SSMReads != 1 || rep.Consumer.TokenRequests != 0 {
+		t.Errorf("consumer figures = %+v; want 50 x 200 from one SSM read, no token request", rep.Consumer)
+	}
+	if rep.Revocation.Status != 200 || rep.Revocation.APICalls != 2 || rep.Revocation.SSMReads != 1 {
+		t.Errorf("revocation = %+v; want one 401, one re-read, then 200", rep.Revocation)
+	}
+	if rep.Leaks != 0 || rep.LogLines < 10 {
+		t.Errorf("%d of %d log lines leak; want 0 of many", rep.Leaks, rep.LogLines)
+	}
+	if !strings.Contains(out.String(), "OK: one token request per profile") {
+		t.Errorf("report lacks its conclusion:\n%s", out.String())
+	}
+}
+
+func TestCheckCatchesBrokenClaims(t *testing.T) {
+	good := Report{Profiles: 5, Secrets: 3,
+		FirstRun:   RunFigures{Refreshed: 5, TokenRequests: 5, SecretReads: 3},
+		SecondRun:  RunFigures{Skipped: 5},
+		Consumer:   ConsumerFigures{Invocations: 10, OK: 10, SSMReads: 1},
+		Revocation: RevocationFigures{Status: 200, APICalls: 2, SSMReads: 1, TokenRequests: 1}}
+	if err := good.check(); err != nil {
+		t.Fatalf("check(good) = %v", err)
+	}
+	tests := []struct {
+		name   string
+		break_ func(r *Report)
+	}{
+		{"second run fetched", func(r *Report) { r.SecondRun.TokenRequests = 1 }},
+		{"second run read a secret", func(r *Report) { r.SecondRun.SecretReads = 1 }},
+		{"secret read twice", func(r *Report) { r.FirstRun.SecretReads = 5 }},
+		{"consumer read twice", func(r *Report) { r.Consumer.SSMReads = 2 }},
+		{"consumer requested a token", func(r *Report) { r.Consumer.TokenRequests = 1 }},
+		{"revocation not healed", func(r *Report) { r.Revocation.Status = 401 }},
+		{"a leak", func(r *Report) { r.Leaks = 1 }},
+	}
+	for _, tt := range tests {
+		r := good
+		tt.break_(&r)
+		if r.check() == nil {
+			t.Errorf("%s: check = nil; want an error", tt.name)
+		}
+	}
+}

@@ -1,0 +1,602 @@
+package lambdatest_test
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
+)
+
+// echoPkg is the fixture function, relative to the module root.
+const echoPkg = "./internal/lambdatest/testdata/echo"
+
+// testTimeout bounds each test's waiting.
+const testTimeout = time.Minute
+
+// echoResponse mirrors the fixture's answer.
+type echoResponse struct {
+	Message         string            `json:"message"`
+	Invocation      int64             `json:"invocation"`
+	PID             int               `json:"pid"`
+	RequestID       string            `json:"request_id"`
+	FunctionARN     string            `json:"function_arn"`
+	DeadlineMS      int64             `json:"deadline_ms"`
+	TraceID         string            `json:"trace_id"`
+	FunctionName    string            `json:"function_name"`
+	FunctionVersion string            `json:"function_version"`
+	MemoryMB        int               `json:"memory_mb"`
+	LogGroup        string            `json:"log_group"`
+	LogStream       string            `json:"log_stream"`
+	Dir             string            `json:"dir"`
+	ClientCustom    map[string]string `json:"client_custom"`
+	CognitoID       string            `json:"cognito_id"`
+	Env             []string          `json:"env"`
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// invokeEcho invokes the fixture and decodes a successful answer.
+func invokeEcho(ctx context.Context, t *testing.T, r *lambdatest.Runtime, payload string) (lambdatest.Result, echoResponse) {
+	t.Helper()
+	res, err := r.Invoke(ctx, []byte(payload))
+	if err != nil {
+		t.Fatalf("Invoke(%s): %v", payload, err)
+	}
+	if res.Err != nil {
+		t.Fatalf("Invoke(%s) = function error %v; want success", payload, res.Err)
+	}
+	var resp echoResponse
+	if err := json.Unmarshal(res.Payload, &resp); err != nil {
+		t.Fatalf("Invoke(%s) answer %q: %v", payload, res.Payload, err)
+	}
+	return res, resp
+}
+
+// processError invokes the fixture and returns the *ProcessError it must fail with.
+func processError(ctx context.Context, t *testing.T, r *lambdatest.Runtime, payload string) *lambdatest.ProcessError {
+	t.Helper()
+	res, err := r.Invoke(ctx, []byte(payload))
+	var pe *lambdatest.ProcessError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Invoke(%s) = %+v, %v; want a *ProcessError", payload, res, err)
+	}
+	if !strings.HasPrefix(err.Error(), "lambdatest: ") {
+		t.Errorf("error %q lacks the lambdatest: prefix", err)
+	}
+	return pe
+}
+
+func TestBuildSharesOneBinaryBuiltWithLambdaFlags(t *testing.T) {
+	t.Parallel()
+	first := lambdatest.Build(t, echoPkg)
+	if second := lambdatest.Build(t, echoPkg); second != first {
+		t.Errorf("Build twice = %q, %q; want one shared binary", first, second)
+	}
+	if filepath.Base(first) != "bootstrap" {
+		t.Errorf("Build = %q; want a file named bootstrap", first)
+	}
+	info, err := os.Stat(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode()&0o111 == 0 {
+		t.Errorf("Build = %q with mode %v; want executable", first, info.Mode())
+	}
+	out, err := exec.Command("go", "version", "-m", first).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"build\t-tags=lambda.norpc",
+		"build\t-trimpath=true",
+		"build\tCGO_ENABLED=0",
+		"build\tGOOS=" + runtime.GOOS,
+		"build\tGOARCH=" + runtime.GOARCH,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("go version -m %s lacks %q:\n%s", first, want, out)
+		}
+	}
+	// -trimpath keeps -ldflags out of the build info; check its effect, -s.
+	if runtime.GOOS == "linux" {
+		f, err := elf.Open(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if f.Section(".symtab") != nil {
+			t.Errorf("%s has a symbol table; want it stripped by -ldflags=-s", first)
+		}
+	}
+}
+
+func TestBuildBinaryReportsCompileErrors(t *testing.T) {
+	t.Parallel()
+	err := lambdatest.BuildBinary(testContext(t), "./internal/lambdatest/testdata/missing", filepath.Join(t.TempDir(), "bootstrap"))
+	if err == nil || !strings.HasPrefix(err.Error(), "lambdatest: build ./internal/lambdatest/testdata/missing: ") {
+		t.Fatalf("BuildBinary(missing package) = %v; want a lambdatest: build error", err)
+	}
+}
+
+func TestWarmInvocationsShareOneProcess(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+
+	ids := map[string]bool{}
+	for i := int64(1); i <= 5; i++ {
+		msg := "hello " + string(rune('a'+i))
+		res, resp := invokeEcho(ctx, t, r, `{"message":"`+msg+`"}`)
+		if resp.Message != msg || resp.Invocation != i || resp.PID != r.PID() {
+			t.Errorf("invocation %d = message %q, counter %d, pid %d; want %q, %d, %d",
+				i, resp.Message, resp.Invocation, resp.PID, msg, i, r.PID())
+		}
+		if ids[res.RequestID] {
+			t.Errorf("invocation %d reused request id %s", i, res.RequestID)
+		}
+		ids[res.RequestID] = true
+		if res.Duration <= 0 {
+			t.Errorf("invocation %d: Duration = %v; want > 0", i, res.Duration)
+		}
+	}
+	if d := r.InitDuration(); d <= 0 {
+		t.Errorf("InitDuration() = %v; want > 0 after an invocation", d)
+	} else {
+		t.Logf("echo fixture init duration (exec to first GET /next): %v", d)
+	}
+}
+
+func TestConcurrentInvokesAreDeliveredOneAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+
+	const n = 8
+	counters := make(chan int64, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, resp := invokeEcho(ctx, t, r, `{"message":"concurrent"}`)
+			counters <- resp.Invocation
+		})
+	}
+	wg.Wait()
+	close(counters)
+	var got []int64
+	for c := range counters {
+		got = append(got, c)
+	}
+	slices.Sort(got)
+	want := []int64{1, 2, 3, 4, 5, 6, 7, 8}
+	if !slices.Equal(got, want) {
+		t.Errorf("counters = %v; want %v", got, want)
+	}
+}
+
+func TestFunctionErrorIsAResultAndTheProcessStaysWarm(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+
+	res, err := r.Invoke(ctx, []byte(`{"fail":"token endpoint said no"}`))
+	if err != nil {
+		t.Fatalf("Invoke(fail) error = %v; want a Result with Err", err)
+	}
+	if res.Err == nil || res.Payload != nil {
+		t.Fatalf("Invoke(fail) = payload %q, Err %v; want only Err", res.Payload, res.Err)
+	}
+	if res.Err.ErrorType != "echoError" || res.Err.ErrorMessage != "token endpoint said no" {
+		t.Errorf("Invoke(fail).Err = %q, %q; want echoError, token endpoint said no", res.Err.ErrorType, res.Err.ErrorMessage)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(res.Err.Raw, &doc); err != nil || doc["errorMessage"] != "token endpoint said no" {
+		t.Errorf("Invoke(fail).Err.Raw = %s; want the posted error document", res.Err.Raw)
+	}
+	if res.RequestID == "" {
+		t.Error("Invoke(fail).RequestID is empty")
+	}
+
+	_, resp := invokeEcho(ctx, t, r, `{"message":"after"}`)
+	if resp.Invocation != 2 {
+		t.Errorf("invocation after the error: counter %d; want 2 (same process)", resp.Invocation)
+	}
+}
+
+func TestPanicIsReportedThenTheProcessExits(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+
+	res, err := r.Invoke(ctx, []byte(`{"panic":"kaboom"}`))
+	if err != nil {
+		t.Fatalf("Invoke(panic) error = %v; want a Result with Err", err)
+	}
+	if res.Err == nil || res.Err.ErrorType != "string" || res.Err.ErrorMessage != "kaboom" {
+		t.Fatalf("Invoke(panic).Err = %v; want string: kaboom", res.Err)
+	}
+	// aws-lambda-go exits after reporting a panic.
+	pe := processError(ctx, t, r, `{"message":"after"}`)
+	if pe.DuringInit || pe.ExitCode != 1 || pe.StoppedBecause != "" {
+		t.Errorf("after panic: %v; want exit status 1 after init", pe)
+	}
+}
+
+func TestContextHeadersReachTheHandler(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	const timeout = 7 * time.Second
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"AWS_REGION=eu-central-1"},
+		lambdatest.WithFunctionName("echo-fn"), lambdatest.WithTimeout(timeout))
+
+	const traceID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	before := time.Now()
+	res, err := r.Do(ctx, lambdatest.Request{
+		Payload:         []byte(`{"message":"ctx"}`),
+		ClientContext:   `{"custom":{"tenant":"acme"}}`,
+		CognitoIdentity: `{"CognitoIdentityID":"eu-central-1:id-1"}`,
+		TraceID:         traceID,
+	})
+	after := time.Now()
+	if err != nil || res.Err != nil {
+		t.Fatalf("Do = %+v, %v; want success", res, err)
+	}
+	var resp echoResponse
+	if err := json.Unmarshal(res.Payload, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.RequestID != res.RequestID || len(res.RequestID) != 36 {
+		t.Errorf("handler saw request id %q; Result.RequestID %q; want the same UUID", resp.RequestID, res.RequestID)
+	}
+	if want := "arn:aws:lambda:eu-central-1:123456789012:function:echo-fn"; resp.FunctionARN != want {
+		t.Errorf("handler saw function ARN %q; want %q", resp.FunctionARN, want)
+	}
+	if lo, hi := before.Add(timeout).UnixMilli(), after.Add(timeout).UnixMilli(); resp.DeadlineMS < lo || resp.DeadlineMS > hi {
+		t.Errorf("handler saw deadline %d ms; want within [%d, %d] (delivery + %v)", resp.DeadlineMS, lo, hi, timeout)
+	}
+	if resp.TraceID != traceID {
+		t.Errorf("handler saw _X_AMZN_TRACE_ID %q; want %q", resp.TraceID, traceID)
+	}
+	if resp.ClientCustom["tenant"] != "acme" || resp.CognitoID != "eu-central-1:id-1" {
+		t.Errorf("handler saw client context %v, cognito id %q; want tenant=acme, eu-central-1:id-1", resp.ClientCustom, resp.CognitoID)
+	}
+
+	// Without a trace id, a Lambda-shaped one is generated.
+	_, resp = invokeEcho(ctx, t, r, `{}`)
+	if !strings.HasPrefix(resp.TraceID, "Root=1-") || !strings.Contains(resp.TraceID, ";Parent=") {
+		t.Errorf("generated trace id %q; want Root=1-…;Parent=…", resp.TraceID)
+	}
+}
+
+// Not parallel: it sets an environment variable of the test process.
+func TestEnvironmentIsLambdasAndHermetic(t *testing.T) {
+	t.Setenv("LAMBDATEST_PARENT_ONLY", "must-not-leak")
+	ctx := testContext(t)
+	taskRoot := t.TempDir()
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg),
+		[]string{"EXTRA=1", "AWS_LAMBDA_RUNTIME_API=203.0.113.1:1"},
+		lambdatest.WithMemory(512), lambdatest.WithTaskRoot(taskRoot), lambdatest.WithFunctionName("env-fn"))
+
+	_, resp := invokeEcho(ctx, t, r, `{"env":true}`)
+	env := map[string]string{}
+	for _, kv := range resp.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for k, want := range map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        "env-fn",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/env-fn",
+		"LAMBDA_TASK_ROOT":                taskRoot,
+		"_HANDLER":                        "bootstrap",
+		"AWS_REGION":                      "us-east-1",
+		"AWS_DEFAULT_REGION":              "us-east-1",
+		"EXTRA":                           "1",
+		"PATH":                            os.Getenv("PATH"),
+	} {
+		if env[k] != want {
+			t.Errorf("child %s = %q; want %q", k, env[k], want)
+		}
+	}
+	if api := env["AWS_LAMBDA_RUNTIME_API"]; !strings.HasPrefix(api, "127.0.0.1:") {
+		t.Errorf("child AWS_LAMBDA_RUNTIME_API = %q; want the loopback fake, not overridable", api)
+	}
+	if !strings.Contains(env["AWS_LAMBDA_LOG_STREAM_NAME"], "/[$LATEST]") {
+		t.Errorf("child AWS_LAMBDA_LOG_STREAM_NAME = %q; want …/[$LATEST]…", env["AWS_LAMBDA_LOG_STREAM_NAME"])
+	}
+	if _, ok := env["LAMBDATEST_PARENT_ONLY"]; ok {
+		t.Error("the parent's LAMBDATEST_PARENT_ONLY reached the function; want only PATH and HOME passed on")
+	}
+	wantDir, _ := filepath.EvalSymlinks(taskRoot)
+	if gotDir, _ := filepath.EvalSymlinks(resp.Dir); gotDir != wantDir {
+		t.Errorf("child working directory %q; want the task root %q", resp.Dir, taskRoot)
+	}
+	if resp.MemoryMB != 512 || resp.FunctionVersion != "$LATEST" || resp.FunctionName != "env-fn" || resp.LogGroup != "/aws/lambda/env-fn" {
+		t.Errorf("lambdacontext saw memory %d, version %q, name %q, group %q; want 512, $LATEST, env-fn, /aws/lambda/env-fn",
+			resp.MemoryMB, resp.FunctionVersion, resp.FunctionName, resp.LogGroup)
+	}
+}
+
+func TestExitAtInitIsReported(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_INIT_EXIT=PROFILES_FILE not set"})
+
+	pe := processError(ctx, t, r, `{"message":"never"}`)
+	if !pe.DuringInit || pe.ExitCode != 3 || pe.InitError != nil || pe.StoppedBecause != "" {
+		t.Errorf("ProcessError = %+v; want exit status 3 during init", pe)
+	}
+	msg := pe.Error()
+	for _, want := range []string{"exited (exit status 3) during init", "echo: init failed: PROFILES_FILE not set"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if _, err := r.WaitInit(ctx); !errors.As(err, &pe) {
+		t.Errorf("WaitInit = %v; want a *ProcessError", err)
+	}
+	if d := r.InitDuration(); d != 0 {
+		t.Errorf("InitDuration() = %v; want 0 for a function that never initialised", d)
+	}
+}
+
+func TestInitErrorIsReported(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_INIT_ERROR=profiles document invalid"})
+
+	pe := processError(ctx, t, r, `{"message":"never"}`)
+	if pe.InitError == nil {
+		t.Fatalf("ProcessError = %v; want the init error", pe)
+	}
+	if pe.InitError.ErrorType != "EchoInitError" || pe.InitError.ErrorMessage != "profiles document invalid" ||
+		pe.InitError.TypeHeader != "Runtime.EchoInitError" {
+		t.Errorf("InitError = %+v; want EchoInitError, profiles document invalid, header Runtime.EchoInitError", pe.InitError)
+	}
+	if !pe.DuringInit || !strings.Contains(pe.Error(), "init error EchoInitError: profiles document invalid") {
+		t.Errorf("error %q; want it to name the init error", pe)
+	}
+	t.Logf("reported as: %v", pe)
+}
+
+func TestProcessThatHangsAfterInitErrorIsStopped(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_INIT_ERROR=stuck", "ECHO_INIT_HANG=1"})
+
+	_, err := r.WaitInit(ctx)
+	var pe *lambdatest.ProcessError
+	if !errors.As(err, &pe) {
+		t.Fatalf("WaitInit = %v; want a *ProcessError", err)
+	}
+	if pe.InitError == nil || pe.Status != "signal: killed" || !strings.Contains(pe.StoppedBecause, "init error") {
+		t.Errorf("ProcessError = %+v; want the init error and a killed process", pe)
+	}
+}
+
+func TestExitDuringInvocationIsReported(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	invokeEcho(ctx, t, r, `{"message":"warm"}`)
+
+	pe := processError(ctx, t, r, `{"exit":2,"log":"about to exit"}`)
+	if pe.DuringInit || pe.ExitCode != 2 || !strings.Contains(pe.Error(), "exited (exit status 2)") {
+		t.Errorf("ProcessError = %v; want exit status 2 after init", pe)
+	}
+	if !slices.Contains(pe.Output, "about to exit") {
+		t.Errorf("ProcessError.Output = %q; want the last lines, with %q", pe.Output, "about to exit")
+	}
+	// Every later invocation says the same.
+	processError(ctx, t, r, `{"message":"again"}`)
+}
+
+func TestTimeoutFailsTheInvocationAndStopsTheProcess(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	const timeout = 300 * time.Millisecond
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil, lambdatest.WithTimeout(timeout))
+
+	res, err := r.Invoke(ctx, []byte(`{"hang":true}`))
+	if err != nil {
+		t.Fatalf("Invoke(hang) error = %v; want a timed-out Result", err)
+	}
+	if res.Err == nil || res.Err.ErrorType != lambdatest.TimeoutErrorType ||
+		!strings.HasSuffix(res.Err.ErrorMessage, res.RequestID+" Task timed out after 0.30 seconds") {
+		t.Fatalf("Invoke(hang).Err = %v; want %s … Task timed out after 0.30 seconds", res.Err, lambdatest.TimeoutErrorType)
+	}
+	if res.Duration < timeout {
+		t.Errorf("Invoke(hang).Duration = %v; want at least %v", res.Duration, timeout)
+	}
+	pe := processError(ctx, t, r, `{"message":"after"}`)
+	if !strings.Contains(pe.StoppedBecause, "timed out") || pe.Status != "signal: killed" {
+		t.Errorf("after a timeout: %v; want the process killed because the invocation timed out", pe)
+	}
+}
+
+func TestOversizedResponseIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+
+	res, err := r.Invoke(ctx, []byte(`{"pad":6291457}`))
+	if err != nil {
+		t.Fatalf("Invoke(pad) error = %v; want a Result with Err", err)
+	}
+	if res.Err == nil || res.Err.ErrorType != "Function.ResponseSizeTooLarge" {
+		t.Fatalf("Invoke(pad).Err = %v; want Function.ResponseSizeTooLarge", res.Err)
+	}
+}
+
+func TestLogsAreCapturedLineByLine(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	var tee bytes.Buffer
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil, lambdatest.WithLogWriter(&tee))
+
+	res, _ := invokeEcho(ctx, t, r, `{"message":"m","log":"plain line on stderr"}`)
+	line, err := r.WaitForLog(ctx, func(l string) bool {
+		var rec struct{ Msg, RequestID string }
+		_ = json.Unmarshal([]byte(strings.Replace(l, `"request_id"`, `"RequestID"`, 1)), &rec)
+		return rec.Msg == "invoke" && rec.RequestID == res.RequestID
+	})
+	if err != nil {
+		t.Fatalf("WaitForLog(invoke record of %s): %v", res.RequestID, err)
+	}
+	if !json.Valid([]byte(line)) {
+		t.Errorf("log line %q is not JSON", line)
+	}
+	if _, err := r.WaitForLog(ctx, func(l string) bool { return l == "plain line on stderr" }); err != nil {
+		t.Errorf("WaitForLog(stderr line): %v", err)
+	}
+
+	r.Close()
+	logs := r.Logs()
+	if len(logs) < 3 || !strings.Contains(logs[0], `"msg":"init"`) {
+		t.Errorf("Logs() = %q; want the init record first, then the invocation's lines", logs)
+	}
+	if got := strings.Split(strings.TrimSuffix(tee.String(), "\n"), "\n"); !slices.Equal(got, logs) {
+		t.Errorf("WithLogWriter got %q; want the same lines as Logs() %q", got, logs)
+	}
+	if _, err := r.WaitForLog(ctx, func(l string) bool { return l == "never written" }); err == nil {
+		t.Error("WaitForLog(never written) after Close = nil error; want one")
+	}
+}
+
+// Not parallel: it counts the package's goroutines.
+func TestCloseLeavesNoProcessAndNoGoroutine(t *testing.T) {
+	ctx := testContext(t)
+	bin := lambdatest.Build(t, echoPkg)
+	r, err := lambdatest.Launch(ctx, bin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invokeEcho(ctx, t, r, `{"message":"before close"}`)
+	pid := r.PID()
+
+	r.Close()
+	r.Close() // a second Close is harmless
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("after Close, kill(%d, 0) = %v; want ESRCH (no process)", pid, err)
+	}
+	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("after Close, kill(-%d, 0) = %v; want ESRCH (no process group)", pid, err)
+	}
+	if _, err := r.Invoke(ctx, []byte(`{}`)); !errors.Is(err, lambdatest.ErrClosed) {
+		t.Errorf("Invoke after Close = %v; want ErrClosed", err)
+	}
+	if left := lambdatestGoroutines(); len(left) > 0 {
+		t.Errorf("after Close, goroutines remain:\n%s", strings.Join(left, "\n\n"))
+	}
+}
+
+func TestCloseSendsSIGTERMFirst(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_SIGTERM=1"})
+	if _, err := r.WaitInit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if !slices.ContainsFunc(r.Logs(), func(l string) bool { return strings.Contains(l, `"msg":"sigterm"`) }) {
+		t.Errorf("Logs() after Close = %q; want the function's SIGTERM hook to have run", r.Logs())
+	}
+}
+
+func TestLaunchContextEndsTheProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(testContext(t))
+	r, err := lambdatest.Launch(ctx, lambdatest.Build(t, echoPkg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.WaitInit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	r.Close() // waits for the Close that cancel started
+	var pe *lambdatest.ProcessError
+	if _, err := r.Invoke(testContext(t), []byte(`{}`)); !errors.Is(err, lambdatest.ErrClosed) && !errors.As(err, &pe) {
+		t.Errorf("Invoke after the launch context ended = %v; want ErrClosed or a *ProcessError", err)
+	}
+}
+
+func TestInvokeHonoursItsContext(t *testing.T) {
+	t.Parallel()
+	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	ctx, cancel := context.WithCancel(testContext(t))
+	cancel()
+	if _, err := r.Invoke(ctx, []byte(`{}`)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Invoke(cancelled context) = %v; want context.Canceled", err)
+	}
+}
+
+// lambdatestGoroutines returns the stacks of goroutines that run this
+// package's code, os/exec's or an HTTP server's. Goroutines finishing their
+// last instructions get a moment to go.
+func lambdatestGoroutines() []string {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var left []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "lambdatest.(*") || strings.Contains(g, "os/exec.") ||
+				strings.Contains(g, "net/http.(*Server).Serve") {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		runtime.Gosched()
+	}
+}
+
+// failedTB is a test that has failed, recording what Start does at cleanup.
+type failedTB struct {
+	testing.TB
+	cleanups []func()
+	logged   []string
+}
+
+func (f *failedTB) Helper()           {}
+func (f *failedTB) Failed() bool      { return true }
+func (f *failedTB) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
+func (f *failedTB) Log(args ...any)   { f.logged = append(f.logged, fmt.Sprint(args...)) }
+func (f *failedTB) Logf(format string, args ...any) {
+	f.logged = append(f.logged, fmt.Sprintf(format, args...))
+}
+
+func TestStartLogsTheOutputOfAFailedTest(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	tb := &failedTB{TB: t}
+	r := lambdatest.Start(tb, lambdatest.Build(t, echoPkg), nil)
+	invokeEcho(ctx, t, r, `{"log":"clue for the failure"}`)
+	for i := len(tb.cleanups) - 1; i >= 0; i-- {
+		tb.cleanups[i]()
+	}
+	if len(tb.logged) != 1 || !strings.HasPrefix(tb.logged[0], "lambdatest: output of ") ||
+		!strings.Contains(tb.logged[0], "\n\tclue for the failure") {
+		t.Errorf("a failed test logged %q; want the function's output", tb.logged)
+	}
+}

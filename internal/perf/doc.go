@@ -1,0 +1,21 @@
+// Package perf measures the project's performance figures: the consumer's
+// hot path against golang.org/x/oauth2, the AWS calls of a rotation, the
+// rotator at scale, the spread of refreshes over time, a fleet of consumers
+// against every container fetching its own token, and the cold start and
+// size of each bootstrap.
+//
+// The package has no code of its own, only tests. The quick ones, which
+// assert call counts against moto (ceil(N/10) GetParameters and no secret
+// read for a run with nothing due, one read per distinct secret and k
+// writes for k due profiles), run in `make test` for N = 10 and 100. The
+// measurements run only with PERF=1, as `make bench` sets:
+//
+//	make bench
+//	# or one of them:
+//	cd internal/perf && PERF=1 go test -count=1 -run TestRotatorScale -v
+//
+// Each measurement logs its table; with PERF_REPORT set to a directory it
+// also writes the table there as a Markdown section, which `make bench`
+// prints at the end. Figures are reported, never asserted: ratios are
+// against the alternative measured in the same run.
+package perf

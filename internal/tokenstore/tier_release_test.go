@@ -1,0 +1,96 @@
+package tokenstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+)
+
+// tierSSM refuses to move an Advanced parameter back to Standard, as SSM
+// does (moto does not).
+type tierSSM struct {
+	fakeSSM
+	tiers map[string]types.ParameterTier
+}
+
+func (f *tierSSM) PutParameter(ctx context.Context, in *ssm.PutParameterInput, o ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	name := aws.ToString(in.Name)
+	if f.tiers[name] == types.ParameterTierAdvanced && in.Tier == types.ParameterTierStandard {
+		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier."}
+	}
+	f.tiers[name] = in.Tier
+	return f.fakeSSM.PutParameter(ctx, in, o...)
+}
+
+func TestWriteKeepsAdvancedTier(t *testing.T) {
+	f := &tierSSM{tiers: map[string]types.ParameterTier{}}
+	s := &Store{API: f}
+	ctx := context.Background()
+	if _, err := s.Write(ctx, "/oauth-tokens/p", record(5000)); err != nil {
+		t.Fatalf("Write(5 KB) = %v", err)
+	}
+	if _, err := s.Write(ctx, "/oauth-tokens/p", record(100)); err != nil {
+		t.Fatalf("Write(100 B) after an Advanced record = %v; want it written as Advanced", err)
+	}
+	if got := f.tiers["/oauth-tokens/p"]; got != types.ParameterTierAdvanced {
+		t.Errorf("tier = %q; want Advanced kept", got)
+	}
+	// A new parameter with a small record is still Standard.
+	if _, err := s.Write(ctx, "/oauth-tokens/q", record(100)); err != nil || f.tiers["/oauth-tokens/q"] != types.ParameterTierStandard {
+		t.Errorf("Write(new small) = %v, tier %q; want Standard", err, f.tiers["/oauth-tokens/q"])
+	}
+	// Other validation errors are reported, not hidden by the retry.
+	bad := &failingSSM{err: &smithy.GenericAPIError{Code: "ValidationException", Message: "parameter name is invalid"}}
+	if _, err := (&Store{API: bad}).Write(ctx, "/oauth-tokens/x", record(10)); err == nil || bad.puts != 2 {
+		t.Errorf("Write with a lasting ValidationException = %v after %d puts; want the error after one retry", err, bad.puts)
+	}
+}
+
+type failingSSM struct {
+	fakeSSM
+	err  error
+	puts int
+}
+
+func (f *failingSSM) PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	f.puts++
+	return nil, f.err
+}
+
+// A run whose lease expired and was taken over must not delete the new
+// holder's lease when it finally releases its own.
+func TestReleaseDeletesOnlyOwnLease(t *testing.T) {
+	srv := mototest.Start(t)
+	client, _ := srv.Clients(t)
+	s := &Store{API: client}
+	ctx := context.Background()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+	releaseA, err := s.Lock(ctx, "/oauth-tokens/p", "run-a", now, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A is slow; its lease expires and B takes it over.
+	releaseB, err := s.Lock(ctx, "/oauth-tokens/p", "run-b", now.Add(2*time.Minute), time.Minute)
+	if err != nil {
+		t.Fatalf("B's take-over = %v", err)
+	}
+	releaseA(ctx) // must leave B's lease alone
+	if _, err := s.Lock(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute); !errors.Is(err, ErrLocked) {
+		t.Fatalf("C's Lock after A's late release = %v; want ErrLocked (B still holds it)", err)
+	}
+	releaseB(ctx)
+	releaseC, err := s.Lock(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute)
+	if err != nil {
+		t.Fatalf("C's Lock after B's release = %v", err)
+	}
+	releaseC(ctx)
+}
