@@ -15,7 +15,7 @@ VERSION       ?=
 LDFLAGS       := -s -w$(if $(VERSION), -X github.com/m2mtokens/oauth-token-rotator/internal/version.Version=$(VERSION))
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags="$(LDFLAGS)"
 
-.PHONY: all test vet fmt-check staticcheck lint cfn-lint unit demo bench build clean check-moto
+.PHONY: all test vet fmt-check staticcheck lint cfn-lint unit demo bench build clean check-moto readers-deps
 
 all: test
 
@@ -35,7 +35,7 @@ build:
 
 ## ---- checks and tests ----
 
-test: fmt-check vet staticcheck cfn-lint check-moto unit
+test: fmt-check vet staticcheck cfn-lint check-moto readers-deps unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -56,6 +56,33 @@ check-moto:
 	  echo 'moto_server not found: pip install "moto[server]"'; \
 	  if [ "$$CI" = "true" ]; then exit 1; fi; \
 	  echo '(integration and end-to-end tests will be skipped)'; }
+
+## ---- the Python and Node readers' dependencies (pkg/tokenrecord/readers) ----
+# Pinned in requirements.txt and package.json/package-lock.json, installed
+# into .build/readers only (never globally), again only when a pin changes.
+# Without python3 or node the readers' tests skip; under CI=true both fail.
+
+READERS     := pkg/tokenrecord/readers
+READERS_OUT := $(CURDIR)/.build/readers
+
+readers-deps: $(READERS_OUT)/venv/.installed $(READERS_OUT)/node/.installed
+
+$(READERS_OUT)/venv/.installed: $(READERS)/requirements.txt
+	@if ! command -v python3 >/dev/null 2>&1; then \
+	  echo 'python3 not found: the Python readers will not be tested'; \
+	  if [ "$$CI" = "true" ]; then exit 1; fi; exit 0; fi; \
+	set -e; rm -rf $(READERS_OUT)/venv; python3 -m venv $(READERS_OUT)/venv; \
+	$(READERS_OUT)/venv/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r $<; \
+	touch $@
+
+$(READERS_OUT)/node/.installed: $(READERS)/package.json $(READERS)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo 'node/npm not found: the Node readers will not be tested'; \
+	  if [ "$$CI" = "true" ]; then exit 1; fi; exit 0; fi; \
+	set -e; rm -rf $(READERS_OUT)/node; mkdir -p $(READERS_OUT)/node; \
+	cp $(READERS)/package.json $(READERS)/package-lock.json $(READERS_OUT)/node/; \
+	cd $(READERS_OUT)/node && npm ci --no-audit --no-fund --loglevel=error; \
+	touch $@
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...

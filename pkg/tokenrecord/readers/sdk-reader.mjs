@@ -1,0 +1,77 @@
+// Read oauth-token-rotator tokens from SSM Parameter Store with the AWS SDK
+// for JavaScript v3 (@aws-sdk/client-ssm, present in the Lambda Node runtime).
+//
+//   import { TokenReader } from './sdk-reader.mjs';
+//   const reader = new TokenReader();                        // once, outside the handler
+//   const token = await reader.token('aviv-caas-agency-42'); // reads /oauth-tokens/aviv-caas-agency-42
+//
+// What is served (the same rules as the Go package pkg/tokencache):
+//  - a cached token while now + skew (60 s) is before its expires_at and for
+//    at most maxAge (300 s) after it was read; otherwise the parameter is
+//    read again (GetParameter, WithDecryption); concurrent callers share it;
+//  - a freshly read record that is unreadable, expired or inside the skew
+//    is an error, never a token;
+//  - when a read fails (or yields no usable record) while the cached token
+//    is still usable by its expiry, the cached token is served;
+//  - errors are TokenError and never contain the token or the record.
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DEFAULT_MAX_AGE_MS, DEFAULT_PREFIX, DEFAULT_SKEW_MS, TokenError,
+  expiredError, parameterName, parse, readErrorKind, usable,
+} from './tokenrecord.mjs';
+
+export class TokenReader {
+  #client; #prefix; #skew; #maxAge; #now;
+  #cache = new Map(); // parameter name -> record
+  #flights = new Map(); // parameter name -> pending read
+
+  constructor({ client, prefix = DEFAULT_PREFIX, skewMs = DEFAULT_SKEW_MS, maxAgeMs = DEFAULT_MAX_AGE_MS,
+    now = Date.now } = {}) {
+    this.#client = client ?? new SSMClient({});
+    this.#prefix = prefix; this.#skew = skewMs; this.#maxAge = maxAgeMs; this.#now = now;
+  }
+
+  /** Returns the profile's access token (parameter overrides the record's name). */
+  async token(profile, parameter) {
+    const name = parameter ?? parameterName(profile, this.#prefix);
+    const rec = this.#cache.get(name);
+    const now = this.#now();
+    if (usable(rec, now, this.#skew) && now - rec.readAt < this.#maxAge) return rec.accessToken;
+    let flight = this.#flights.get(name);
+    if (!flight) {
+      flight = this.#read(name).finally(() => this.#flights.delete(name));
+      this.#flights.set(name, flight);
+    }
+    return flight;
+  }
+
+  async #read(name) {
+    const old = this.#cache.get(name);
+    let err;
+    try {
+      const rec = await this.#get(name);
+      if (usable(rec, this.#now(), this.#skew)) {
+        this.#cache.set(name, rec);
+        return rec.accessToken;
+      }
+      err = expiredError(name, rec);
+    } catch (e) {
+      err = e instanceof TokenError ? e : new TokenError('read_failed', name, 'unexpected error');
+    }
+    if (usable(old, this.#now(), this.#skew)) return old.accessToken; // a failed read keeps a valid token
+    throw err;
+  }
+
+  async #get(name) {
+    let out;
+    try {
+      out = await this.#client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    } catch (e) {
+      const kind = readErrorKind(e);
+      throw new TokenError(kind, name, kind === 'not_found'
+        ? 'no such parameter: check the profile name and TOKEN_PARAMETER_PREFIX, and that the rotator has run'
+        : `ssm GetParameter failed: ${e?.name ?? 'unknown error'}`);
+    }
+    return parse(out?.Parameter?.Value, name, this.#now());
+  }
+}

@@ -1,0 +1,84 @@
+"""Test driver for the Python readers (run by readers_test.go, not shipped).
+
+usage: drive.py boto3|powertools|extension
+Reads one JSON command per line on stdin and answers one JSON line on stdout:
+  {"op": "get", "profile": "p"}  -> {"ok": true, "sha256": "...", "len": n}
+                                    or {"ok": false, "kind": "...", "text": "<everything the error reaches>"}
+  {"op": "advance", "seconds": s} -> {"ok": true}   (moves the reader's clock)
+  {"op": "age"}                   -> {"ok": true}   (max_age passes: clock + max_age + 1, SDK caches cleared)
+The token itself is never printed: only its hash and length.
+"""
+
+import hashlib
+import json
+import sys
+import time
+import traceback
+
+MAX_AGE = 300
+offset = 0.0
+
+
+def now():
+    return time.time() + offset
+
+
+def reachable(err):
+    """Every text an error lets a caller reach: messages, reprs, attributes, chain, traceback."""
+    parts, seen, todo = [], set(), [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        parts += [type(e).__name__, str(e), repr(e), repr(e.args), repr(getattr(e, "__dict__", {}))]
+        parts += ["".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False))]
+        todo += [e.__cause__, e.__context__]
+    return "\n".join(parts)
+
+
+def main():
+    global offset
+    kind = sys.argv[1]
+    if kind == "boto3":
+        from boto3_reader import TokenReader
+        reader = TokenReader(max_age=MAX_AGE, now=now)
+        get = reader.token
+        clear = lambda: None
+    elif kind == "powertools":
+        from aws_lambda_powertools.utilities import parameters
+        import powertools_reader
+        get = lambda p: powertools_reader.get_token(p, max_age=MAX_AGE, now=now)
+        clear = parameters.clear_caches
+    elif kind == "extension":
+        import extension_reader
+        get = lambda p: extension_reader.get_token(p, now=now)
+        clear = lambda: None
+    else:
+        sys.exit(f"unknown reader {kind}")
+    from tokenrecord import TokenError
+
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "get":
+            try:
+                tok = get(cmd["profile"])
+                out = {"ok": True, "sha256": hashlib.sha256(tok.encode()).hexdigest(), "len": len(tok),
+                       "type": type(tok).__name__}
+            except TokenError as e:
+                out = {"ok": False, "kind": e.kind, "text": reachable(e)}
+            except Exception as e:  # any other exception is a defect of the reader
+                out = {"ok": False, "kind": "unexpected " + type(e).__name__, "text": reachable(e)}
+        elif cmd["op"] == "advance":
+            offset += cmd["seconds"]
+            out = {"ok": True}
+        elif cmd["op"] == "age":
+            offset += MAX_AGE + 1
+            clear()
+            out = {"ok": True}
+        else:
+            out = {"ok": False, "kind": "bad op"}
+        print(json.dumps(out), flush=True)
+
+
+main()
