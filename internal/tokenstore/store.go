@@ -214,7 +214,7 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 		// Delete the lease only while it is still ours: if it expired and
 		// another run took it over, deleting it would let a third run in.
 		// (SSM has no conditional delete; the window between this read and
-		// the delete is the residual risk, documented in the README.)
+		// the delete is the residual risk, documented in the package doc.)
 		if held, err := current(ctx); err != nil || !ours(held) {
 			return
 		}

@@ -1,0 +1,21 @@
+// # Tiers
+//
+// SSM cannot move a parameter back from Advanced to Standard, so a record
+// that once needed Advanced stays Advanced. moto enforces none of this:
+// TestTier, TestWriteChoosesTier and TestWriteKeepsAdvancedTier check it
+// against fakes.
+//
+// # The lease's known limit
+//
+// A lease is taken over by overwriting the expired lease and checking that
+// this write made the next version; its value carries a random nonce, and a
+// run deletes only a lease whose value is still its own. SSM has no
+// compare-and-delete, so a narrow window remains: a release that reads its
+// own value and deletes it in the instant another run takes over the expired
+// lease. Leases do not expire under a live run (the rotator's work ends well
+// inside the lease; see the rotator's documentation) and the rotator has
+// reserved concurrency 1. A run that loses a take-over race leaves its value
+// in the lease, which then expires (at most 2 minutes). Runs exclude each
+// other only through the same lease parameter, so two stacks whose prefixes
+// nest could both refresh one record: give every stack its own prefix.
+package tokenstore
