@@ -11,7 +11,8 @@ What is served (the same rules as the Go package pkg/tokencache):
   - a freshly read record that is unreadable, expired or inside the skew is
     an error, never a token;
   - when a read fails (or yields no usable record) while the cached token is
-    still usable by its expiry, the cached token is served;
+    still usable by its expiry, the cached token is served; after a failed
+    read the parameter is read again only after min_read_interval (5 s);
   - errors are tokenrecord.TokenError and never contain the token or the
     record.
 A TokenReader is safe to share between threads; reads are serialized.
@@ -30,10 +31,12 @@ from tokenrecord import TokenError
 
 class TokenReader:
     def __init__(self, client=None, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DEFAULT_SKEW,
-                 max_age=tokenrecord.DEFAULT_MAX_AGE, now=time.time):
+                 max_age=tokenrecord.DEFAULT_MAX_AGE, min_read_interval=tokenrecord.DEFAULT_MIN_READ_INTERVAL,
+                 now=time.time):
         self._client = client if client is not None else boto3.client("ssm")
         self._prefix, self._skew, self._max_age, self._now = prefix, skew, max_age, now
         self._cache = {}  # parameter name -> tokenrecord.Record
+        self._gate = tokenrecord.ReadGate(min_read_interval)
         self._lock = threading.Lock()
 
     def token(self, profile, parameter=None):
@@ -54,7 +57,11 @@ class TokenReader:
 
     def _read(self, name):
         old = self._cache.get(name)
-        err = None
+        err = self._gate.closed(name, self._now())
+        if err is not None:  # it failed less than min_read_interval ago: no read
+            if tokenrecord.usable(old, self._now(), self._skew):
+                return old.access_token
+            raise err
         try:
             rec = self._get(name)
             if not tokenrecord.usable(rec, self._now(), self._skew):
@@ -62,8 +69,10 @@ class TokenReader:
         except TokenError as e:
             err = e
         if err is None:
+            self._gate.succeeded(name)
             self._cache[name] = rec
             return rec.access_token
+        self._gate.failed(name, self._now(), err)
         if tokenrecord.usable(old, self._now(), self._skew):
             return old.access_token  # a failed read never takes away a token that is still valid
         err.__context__ = None  # raised outside the except block: nothing chained

@@ -28,6 +28,9 @@
 //     a freshly read record that is not usable is an error, never a token;
 //   - when a read fails while the cached token is still usable by its
 //     expiry, the cached token is served; an expired token is never served;
+//   - after a failed read, a parameter is read again only after 5 s, so a
+//     stalled rotator or SSM throttling does not turn every call into a read
+//     of the account's shared Parameter Store quota;
 //   - errors carry a kind (not_found, unreadable, expired, read_failed) and
 //     name the parameter; they never contain the token or the raw record,
 //     nor keep them reachable (Python: no __cause__ or __context__ holding a
@@ -51,7 +54,8 @@
 // a valid record, a record expiring inside the skew, an expired record, a
 // value that is not JSON, a missing or empty access_token, the JSON null,
 // unknown fields, a missing parameter, a ~4 KiB record, a rotation seen
-// after the maximum age, and a read failure with a valid cached token. Each
+// after the maximum age, repeated calls on a failing parameter, and a read
+// failure with a valid cached token. Each
 // case checks the token served (by hash), the error kind, the number of
 // GetParameter calls, and that no 8-byte piece of any token or raw value
 // appears in anything the reader printed or any error reached.

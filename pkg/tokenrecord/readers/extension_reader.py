@@ -29,6 +29,7 @@ import tokenrecord
 from tokenrecord import TokenError
 
 _last = {}  # parameter name -> last usable tokenrecord.Record
+_gate = tokenrecord.ReadGate()  # a failing parameter is read from SSM at most once per 5 s
 _ssm = None
 
 
@@ -43,6 +44,9 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DE
         # Read from SSM before, while the extension still holds an older copy,
         # or the extension cannot answer now: the last usable token is still valid.
         return _last[name].access_token
+    err = _gate.closed(name, now())
+    if err is not None:
+        raise err
     try:
         rec = tokenrecord.parse(_from_ssm(name), name, now())  # the extension's copy is unusable
         if not tokenrecord.usable(rec, now(), skew):
@@ -50,8 +54,10 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DE
     except TokenError as e:
         err = e
     if err is None:
+        _gate.succeeded(name)
         _last[name] = rec
         return rec.access_token
+    _gate.failed(name, now(), err)
     err.__context__ = None
     raise err
 

@@ -11,20 +11,26 @@
 // value, checks access_token and expires_at - skew, and passes
 // forceFetch: true when the cached record is not usable. Powertools does not
 // serve a stale value when a read fails, so the last usable record is kept
-// here and served while it is still valid. Do not use transform: 'json': its
+// here and served while it is still valid; a failing parameter is read at
+// most once per 5 s. Do not use transform: 'json': its
 // error puts the first 10 characters of a non-JSON value (the token) into
 // the message. Errors are TokenError and never contain the token or the record.
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import {
-  DEFAULT_PREFIX, DEFAULT_SKEW_MS, TokenError, expiredError, parameterName, parse, readErrorKind, usable,
+  DEFAULT_PREFIX, DEFAULT_SKEW_MS, ReadGate, TokenError, expiredError, parameterName, parse, readErrorKind, usable,
 } from './tokenrecord.mjs';
 
 const last = new Map(); // parameter name -> last usable record
+const gate = new ReadGate(); // a failing parameter is read at most once per 5 s
 
 export async function getToken(profile, { prefix = DEFAULT_PREFIX, maxAge = 300, skewMs = DEFAULT_SKEW_MS,
   now = Date.now } = {}) {
   const name = parameterName(profile, prefix);
-  let err;
+  let err = gate.closed(name, now());
+  if (err) {
+    if (usable(last.get(name), now(), skewMs)) return last.get(name).accessToken;
+    throw err;
+  }
   try {
     // Nothing usable yet: Powertools' cache can hold only a value already
     // rejected, so the first read is a fresh one.
@@ -34,11 +40,13 @@ export async function getToken(profile, { prefix = DEFAULT_PREFIX, maxAge = 300,
       rec = await read(name, maxAge, true, now); // the cached record is unusable: a fresh read
     }
     if (!usable(rec, now(), skewMs)) throw expiredError(name, rec);
+    gate.succeeded(name);
     last.set(name, rec);
     return rec.accessToken;
   } catch (e) {
     err = e instanceof TokenError ? e : new TokenError('read_failed', name, 'unexpected error');
   }
+  gate.failed(name, now(), err);
   if (usable(last.get(name), now(), skewMs)) return last.get(name).accessToken;
   throw err;
 }

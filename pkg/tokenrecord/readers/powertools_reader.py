@@ -9,7 +9,7 @@ its cache. So on every call this recipe parses the cached value, checks
 access_token and expires_at - skew, and passes force_fetch=True when the
 cached record is not usable. Powertools does not serve a stale value when a
 read fails, so the last usable record is kept here and served while it is
-still valid. Do not use transform="json": its errors may carry the value.
+still valid; a failing parameter is read at most once per 5 s. Do not use transform="json": its errors may carry the value.
 Errors are tokenrecord.TokenError and never contain the token or the record.
 """
 
@@ -22,13 +22,18 @@ import tokenrecord
 from tokenrecord import TokenError
 
 _last = {}  # parameter name -> last usable tokenrecord.Record
+_gate = tokenrecord.ReadGate()  # a failing parameter is read at most once per 5 s
 
 
 def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, max_age=300, skew=tokenrecord.DEFAULT_SKEW,
               now=time.time):
     """Returns the profile's access token, read through Powertools' cache."""
     name = tokenrecord.parameter_name(profile, prefix)
-    err = None
+    err = _gate.closed(name, now())
+    if err is not None:
+        if tokenrecord.usable(_last.get(name), now(), skew):
+            return _last[name].access_token
+        raise err
     try:
         # Nothing usable yet: Powertools' cache can hold only a value already
         # rejected, so the first read is a fresh one.
@@ -41,8 +46,10 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, max_age=300, skew=t
     except TokenError as e:
         err = e
     if err is None:
+        _gate.succeeded(name)
         _last[name] = rec
         return rec.access_token
+    _gate.failed(name, now(), err)
     if tokenrecord.usable(_last.get(name), now(), skew):
         return _last[name].access_token
     err.__context__ = None

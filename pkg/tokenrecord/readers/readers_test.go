@@ -119,6 +119,9 @@ func cases(now time.Time) []readerCase {
 		{name: "rotated record read after the maximum age", reads: 2, steps: []step{
 			{put: rec(now, "A", 2*hour, "")}, {get: "A"}, {put: rec(now, "B", 3*hour, "")}, {get: "A"},
 			{age: true}, {get: "B"}}},
+		{name: "a failing parameter is read at most once per 5 s", reads: 2, extReads: 3, steps: []step{
+			{put: rec(now, "A", -10*time.Second, "")}, {wantKind: "expired"}, {wantKind: "expired"},
+			{advance: 6 * time.Second}, {wantKind: "expired"}}},
 		{name: "read failure with a valid cached token", reads: 3, extReads: 4, steps: []step{
 			{put: rec(now, "A", hour, "")}, {get: "A"}, {fail: true}, {age: true}, {get: "A"},
 			{advance: hour}, {wantKind: "read_failed"}}},

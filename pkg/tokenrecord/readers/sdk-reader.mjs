@@ -12,22 +12,24 @@
 //  - a freshly read record that is unreadable, expired or inside the skew
 //    is an error, never a token;
 //  - when a read fails (or yields no usable record) while the cached token
-//    is still usable by its expiry, the cached token is served;
+//    is still usable by its expiry, the cached token is served; after a
+//    failed read the parameter is read again only after minReadInterval (5 s);
 //  - errors are TokenError and never contain the token or the record.
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
-  DEFAULT_MAX_AGE_MS, DEFAULT_PREFIX, DEFAULT_SKEW_MS, TokenError,
+  DEFAULT_MAX_AGE_MS, DEFAULT_MIN_READ_INTERVAL_MS, DEFAULT_PREFIX, DEFAULT_SKEW_MS, ReadGate, TokenError,
   expiredError, parameterName, parse, readErrorKind, usable,
 } from './tokenrecord.mjs';
 
 export class TokenReader {
-  #client; #prefix; #skew; #maxAge; #now;
+  #client; #prefix; #skew; #maxAge; #now; #gate;
   #cache = new Map(); // parameter name -> record
   #flights = new Map(); // parameter name -> pending read
 
   constructor({ client, prefix = DEFAULT_PREFIX, skewMs = DEFAULT_SKEW_MS, maxAgeMs = DEFAULT_MAX_AGE_MS,
-    now = Date.now } = {}) {
+    minReadIntervalMs = DEFAULT_MIN_READ_INTERVAL_MS, now = Date.now } = {}) {
     this.#client = client ?? new SSMClient({});
+    this.#gate = new ReadGate(minReadIntervalMs);
     this.#prefix = prefix; this.#skew = skewMs; this.#maxAge = maxAgeMs; this.#now = now;
   }
 
@@ -47,10 +49,15 @@ export class TokenReader {
 
   async #read(name) {
     const old = this.#cache.get(name);
-    let err;
+    let err = this.#gate.closed(name, this.#now()); // it failed less than minReadInterval ago: no read
+    if (err) {
+      if (usable(old, this.#now(), this.#skew)) return old.accessToken;
+      throw err;
+    }
     try {
       const rec = await this.#get(name);
       if (usable(rec, this.#now(), this.#skew)) {
+        this.#gate.succeeded(name);
         this.#cache.set(name, rec);
         return rec.accessToken;
       }
@@ -58,6 +65,7 @@ export class TokenReader {
     } catch (e) {
       err = e instanceof TokenError ? e : new TokenError('read_failed', name, 'unexpected error');
     }
+    this.#gate.failed(name, this.#now(), err);
     if (usable(old, this.#now(), this.#skew)) return old.accessToken; // a failed read keeps a valid token
     throw err;
   }

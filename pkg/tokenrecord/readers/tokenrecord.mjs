@@ -7,7 +7,8 @@
 // parse() checks what a reader needs (a JSON object, a non-empty string
 // access_token, an RFC 3339 expires_at) and ignores every other field;
 // usable() says whether a parsed record may be served now: only while
-// now + skew is before expires_at.
+// now + skew is before expires_at. ReadGate keeps a failing parameter from
+// being read more than once per 5 s.
 //
 // Errors are TokenError with .kind one of "not_found", "unreadable",
 // "expired", "read_failed". Their message names the parameter and what is
@@ -16,6 +17,7 @@
 export const DEFAULT_PREFIX = '/oauth-tokens';
 export const DEFAULT_SKEW_MS = 60_000; // kept before expires_at
 export const DEFAULT_MAX_AGE_MS = 300_000; // a read record is served this long before re-reading
+export const DEFAULT_MIN_READ_INTERVAL_MS = 5_000; // between two reads of a parameter after a failed one
 
 const PROFILE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -26,7 +28,26 @@ export class TokenError extends Error {
     this.name = 'TokenError';
     this.kind = kind;
     this.parameter = parameter;
+    this.detail = detail;
   }
+}
+
+/**
+ * Remembers each parameter's last failed read, so that a failing parameter
+ * (the rotator down, SSM throttling) is read at most once per interval
+ * instead of on every call: Parameter Store's read quota is shared by the
+ * whole account.
+ */
+export class ReadGate {
+  #failed = new Map(); // parameter name -> { at, kind, detail }
+  constructor(intervalMs = DEFAULT_MIN_READ_INTERVAL_MS) { this.intervalMs = intervalMs; }
+  /** The error to answer without reading, or null when a read may go. */
+  closed(name, now) {
+    const f = this.#failed.get(name);
+    return f && now - f.at < this.intervalMs ? new TokenError(f.kind, name, f.detail) : null;
+  }
+  failed(name, now, err) { this.#failed.set(name, { at: now, kind: err.kind, detail: err.detail }); }
+  succeeded(name) { this.#failed.delete(name); }
 }
 
 /** The SSM parameter name of a profile's record. */

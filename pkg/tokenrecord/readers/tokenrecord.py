@@ -11,6 +11,8 @@ access_token, an RFC 3339 expires_at) and ignores every other field.
 usable() says whether a parsed record may be served now: only while
 now + skew is before expires_at.
 
+ReadGate keeps a failing parameter from being read more than once per 5 s.
+
 Errors are TokenError with .kind one of NOT_FOUND, UNREADABLE, EXPIRED,
 READ_FAILED. Their message names the parameter and what is wrong, never the
 token or the raw record, and they are raised outside any except block, so
@@ -25,6 +27,7 @@ from datetime import datetime, timezone
 DEFAULT_PREFIX = "/oauth-tokens"
 DEFAULT_SKEW = 60.0  # seconds kept before expires_at
 DEFAULT_MAX_AGE = 300.0  # seconds a read record is served before re-reading
+DEFAULT_MIN_READ_INTERVAL = 5.0  # seconds between two reads of a parameter after a failed one
 
 NOT_FOUND = "not_found"
 UNREADABLE = "unreadable"
@@ -41,6 +44,7 @@ class TokenError(Exception):
         super().__init__(f"oauth token {parameter}: {detail}")
         self.kind = kind
         self.parameter = parameter
+        self.detail = detail
 
 
 class Record:
@@ -117,3 +121,27 @@ def expired_error(parameter, record):
         EXPIRED, parameter,
         f"record expires at {when}, within the skew: the rotator has not replaced it; "
         "check the rotator's errors and alarms")
+
+
+class ReadGate:
+    """Remembers each parameter's last failed read, so that a failing parameter
+    (the rotator down, SSM throttling) is read at most once per interval
+    instead of on every call: Parameter Store's read quota is shared by the
+    whole account."""
+
+    def __init__(self, interval=DEFAULT_MIN_READ_INTERVAL):
+        self.interval = interval
+        self._failed = {}  # parameter name -> (when, kind, detail)
+
+    def closed(self, name, now):
+        """The error to answer without reading, or None when a read may go."""
+        f = self._failed.get(name)
+        if f is not None and now - f[0] < self.interval:
+            return TokenError(f[1], name, f[2])
+        return None
+
+    def failed(self, name, now, err):
+        self._failed[name] = (now, err.kind, err.detail)
+
+    def succeeded(self, name):
+        self._failed.pop(name, None)
