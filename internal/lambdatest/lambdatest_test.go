@@ -21,9 +21,6 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
 )
 
-// echoPkg is the fixture function, relative to the module root.
-const echoPkg = "./internal/lambdatest/testdata/echo"
-
 // testTimeout bounds each test's waiting.
 const testTimeout = time.Minute
 
@@ -84,23 +81,47 @@ func processError(ctx context.Context, t *testing.T, r *lambdatest.Runtime, payl
 	return pe
 }
 
-func TestBuildSharesOneBinaryBuiltWithLambdaFlags(t *testing.T) {
+// TestBuildUsesTheMakefile: Build runs the Makefile's target for this
+// host, once per process, and the binary carries the target's flags.
+func TestBuildUsesTheMakefile(t *testing.T) {
 	t.Parallel()
-	first := lambdatest.Build(t, echoPkg)
-	if second := lambdatest.Build(t, echoPkg); second != first {
+	first := lambdatest.Build(t, "./functions/consumer")
+	if second := lambdatest.Build(t, "./functions/consumer"); second != first {
 		t.Errorf("Build twice = %q, %q; want one shared binary", first, second)
 	}
-	if filepath.Base(first) != "bootstrap" {
-		t.Errorf("Build = %q; want a file named bootstrap", first)
+	checkLambdaBinary(t, first, runtime.GOOS, runtime.GOARCH)
+	// The rotator's target also bundles its profiles beside the binary.
+	rotator := lambdatest.Build(t, "./functions/rotator")
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(rotator), "profiles", "*.yaml")); len(m) == 0 {
+		t.Errorf("Build(./functions/rotator) = %q without profiles/*.yaml beside it; want the Makefile target's layout", rotator)
 	}
-	info, err := os.Stat(first)
+}
+
+// TestMakeBootstrapForLambda builds for Lambda's linux/arm64, as sam build
+// does.
+func TestMakeBootstrapForLambda(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := lambdatest.MakeBootstrap(testContext(t), "ConsumerFunction", dir, "linux", "arm64"); err != nil {
+		t.Fatal(err)
+	}
+	checkLambdaBinary(t, filepath.Join(dir, "bootstrap"), "linux", "arm64")
+}
+
+// checkLambdaBinary checks the build flags recorded in bin.
+func checkLambdaBinary(t *testing.T, bin, goos, goarch string) {
+	t.Helper()
+	if filepath.Base(bin) != "bootstrap" {
+		t.Errorf("binary %q; want a file named bootstrap", bin)
+	}
+	info, err := os.Stat(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Mode()&0o111 == 0 {
-		t.Errorf("Build = %q with mode %v; want executable", first, info.Mode())
+		t.Errorf("%q has mode %v; want executable", bin, info.Mode())
 	}
-	out, err := exec.Command("go", "version", "-m", first).CombinedOutput()
+	out, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go version -m: %v\n%s", err, out)
 	}
@@ -108,38 +129,53 @@ func TestBuildSharesOneBinaryBuiltWithLambdaFlags(t *testing.T) {
 		"build\t-tags=lambda.norpc",
 		"build\t-trimpath=true",
 		"build\tCGO_ENABLED=0",
-		"build\tGOOS=" + runtime.GOOS,
-		"build\tGOARCH=" + runtime.GOARCH,
+		"build\tGOOS=" + goos,
+		"build\tGOARCH=" + goarch,
 	} {
 		if !strings.Contains(string(out), want) {
-			t.Errorf("go version -m %s lacks %q:\n%s", first, want, out)
+			t.Errorf("go version -m %s lacks %q:\n%s", bin, want, out)
 		}
 	}
 	// -trimpath keeps -ldflags out of the build info; check its effect, -s.
-	if runtime.GOOS == "linux" {
-		f, err := elf.Open(first)
-		if err != nil {
+	f, err := elf.Open(bin)
+	if err != nil {
+		if goos == "linux" {
 			t.Fatal(err)
 		}
-		defer f.Close()
-		if f.Section(".symtab") != nil {
-			t.Errorf("%s has a symbol table; want it stripped by -ldflags=-s", first)
-		}
+		return
+	}
+	defer f.Close()
+	if f.Section(".symtab") != nil {
+		t.Errorf("%s has a symbol table; want it stripped by -ldflags=-s", bin)
 	}
 }
 
-func TestBuildBinaryReportsCompileErrors(t *testing.T) {
+func TestBuildErrors(t *testing.T) {
 	t.Parallel()
-	err := lambdatest.BuildBinary(testContext(t), "./internal/lambdatest/testdata/missing", filepath.Join(t.TempDir(), "bootstrap"))
-	if err == nil || !strings.HasPrefix(err.Error(), "lambdatest: build ./internal/lambdatest/testdata/missing: ") {
-		t.Fatalf("BuildBinary(missing package) = %v; want a lambdatest: build error", err)
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a package no target builds", lambdatest.BuildBinary(testContext(t), "./internal/lambdatest/testdata/missing", filepath.Join(t.TempDir(), "bootstrap")),
+			"lambdatest: build ./internal/lambdatest/testdata/missing: no Makefile target builds it"},
+		{"an output not named bootstrap", lambdatest.BuildBinary(testContext(t), "./functions/consumer", filepath.Join(t.TempDir(), "consumer")),
+			"the Makefile writes a file named bootstrap"},
+		{"a target the Makefile lacks", lambdatest.MakeBootstrap(testContext(t), "NoSuchFunction", t.TempDir(), runtime.GOOS, runtime.GOARCH),
+			"lambdatest: make build-NoSuchFunction: "},
+		{"a fixture build that cannot write", lambdatest.GoBuildEcho(testContext(t), "/dev/null/x/bootstrap"), "lambdatest: build ./internal/lambdatest/testdata/echo: "},
+	}
+	for _, tt := range tests {
+		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
+			t.Errorf("%s: error = %v; want one containing %q", tt.name, tt.err, tt.want)
+		}
 	}
 }
 
 func TestWarmInvocationsShareOneProcess(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil)
 
 	ids := map[string]bool{}
 	for i := int64(1); i <= 5; i++ {
@@ -167,7 +203,7 @@ func TestWarmInvocationsShareOneProcess(t *testing.T) {
 func TestConcurrentInvokesAreDeliveredOneAtATime(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil)
 
 	const n = 8
 	counters := make(chan int64, n)
@@ -194,7 +230,7 @@ func TestConcurrentInvokesAreDeliveredOneAtATime(t *testing.T) {
 func TestFunctionErrorIsAResultAndTheProcessStaysWarm(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil)
 
 	res, err := r.Invoke(ctx, []byte(`{"fail":"token endpoint said no"}`))
 	if err != nil {
@@ -223,7 +259,7 @@ func TestFunctionErrorIsAResultAndTheProcessStaysWarm(t *testing.T) {
 func TestPanicIsReportedThenTheProcessExits(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil)
 
 	res, err := r.Invoke(ctx, []byte(`{"panic":"kaboom"}`))
 	if err != nil {
@@ -243,7 +279,7 @@ func TestContextHeadersReachTheHandler(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	const timeout = 7 * time.Second
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"AWS_REGION=eu-central-1"},
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), []string{"AWS_REGION=eu-central-1"},
 		lambdatest.WithFunctionName("echo-fn"), lambdatest.WithTimeout(timeout))
 
 	const traceID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -290,7 +326,7 @@ func TestEnvironmentIsLambdasAndHermetic(t *testing.T) {
 	t.Setenv("LAMBDATEST_PARENT_ONLY", "must-not-leak")
 	ctx := testContext(t)
 	taskRoot := t.TempDir()
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg),
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t),
 		[]string{"EXTRA=1", "AWS_LAMBDA_RUNTIME_API=203.0.113.1:1"},
 		lambdatest.WithMemory(512), lambdatest.WithTaskRoot(taskRoot), lambdatest.WithFunctionName("env-fn"))
 
@@ -338,7 +374,7 @@ func TestEnvironmentIsLambdasAndHermetic(t *testing.T) {
 func TestExitAtInitIsReported(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_INIT_EXIT=PROFILES_FILE not set"})
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), []string{"ECHO_INIT_EXIT=PROFILES_FILE not set"})
 
 	pe := processError(ctx, t, r, `{"message":"never"}`)
 	if !pe.DuringInit || pe.ExitCode != 3 || pe.InitError != nil || pe.StoppedBecause != "" {
@@ -361,7 +397,7 @@ func TestExitAtInitIsReported(t *testing.T) {
 func TestInitErrorIsReported(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_INIT_ERROR=profiles document invalid"})
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), []string{"ECHO_INIT_ERROR=profiles document invalid"})
 
 	pe := processError(ctx, t, r, `{"message":"never"}`)
 	if pe.InitError == nil {
@@ -380,7 +416,7 @@ func TestInitErrorIsReported(t *testing.T) {
 func TestProcessThatHangsAfterInitErrorIsStopped(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_INIT_ERROR=stuck", "ECHO_INIT_HANG=1"})
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), []string{"ECHO_INIT_ERROR=stuck", "ECHO_INIT_HANG=1"})
 
 	_, err := r.WaitInit(ctx)
 	var pe *lambdatest.ProcessError
@@ -395,7 +431,7 @@ func TestProcessThatHangsAfterInitErrorIsStopped(t *testing.T) {
 func TestExitDuringInvocationIsReported(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil)
 	invokeEcho(ctx, t, r, `{"message":"warm"}`)
 
 	pe := processError(ctx, t, r, `{"exit":2,"log":"about to exit"}`)
@@ -413,7 +449,7 @@ func TestTimeoutFailsTheInvocationAndStopsTheProcess(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	const timeout = 300 * time.Millisecond
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil, lambdatest.WithTimeout(timeout))
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil, lambdatest.WithTimeout(timeout))
 
 	res, err := r.Invoke(ctx, []byte(`{"hang":true}`))
 	if err != nil {
@@ -435,7 +471,7 @@ func TestTimeoutFailsTheInvocationAndStopsTheProcess(t *testing.T) {
 func TestOversizedResponseIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil)
 
 	res, err := r.Invoke(ctx, []byte(`{"pad":6291457}`))
 	if err != nil {
@@ -450,7 +486,7 @@ func TestLogsAreCapturedLineByLine(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	var tee bytes.Buffer
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil, lambdatest.WithLogWriter(&tee))
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil, lambdatest.WithLogWriter(&tee))
 
 	res, _ := invokeEcho(ctx, t, r, `{"message":"m","log":"plain line on stderr"}`)
 	line, err := r.WaitForLog(ctx, func(l string) bool {
@@ -484,7 +520,7 @@ func TestLogsAreCapturedLineByLine(t *testing.T) {
 // Not parallel: it counts the package's goroutines.
 func TestCloseLeavesNoProcessAndNoGoroutine(t *testing.T) {
 	ctx := testContext(t)
-	bin := lambdatest.Build(t, echoPkg)
+	bin := lambdatest.BuildEcho(t)
 	r, err := lambdatest.Launch(ctx, bin, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -511,7 +547,7 @@ func TestCloseLeavesNoProcessAndNoGoroutine(t *testing.T) {
 func TestCloseSendsSIGTERMFirst(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), []string{"ECHO_SIGTERM=1"})
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), []string{"ECHO_SIGTERM=1"})
 	if _, err := r.WaitInit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +559,7 @@ func TestCloseSendsSIGTERMFirst(t *testing.T) {
 
 func TestLaunchContextEndsTheProcess(t *testing.T) {
 	ctx, cancel := context.WithCancel(testContext(t))
-	r, err := lambdatest.Launch(ctx, lambdatest.Build(t, echoPkg), nil)
+	r, err := lambdatest.Launch(ctx, lambdatest.BuildEcho(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +577,7 @@ func TestLaunchContextEndsTheProcess(t *testing.T) {
 
 func TestInvokeHonoursItsContext(t *testing.T) {
 	t.Parallel()
-	r := lambdatest.Start(t, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(t, lambdatest.BuildEcho(t), nil)
 	ctx, cancel := context.WithCancel(testContext(t))
 	cancel()
 	if _, err := r.Invoke(ctx, []byte(`{}`)); !errors.Is(err, context.Canceled) {
@@ -590,7 +626,7 @@ func TestStartLogsTheOutputOfAFailedTest(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	tb := &failedTB{TB: t}
-	r := lambdatest.Start(tb, lambdatest.Build(t, echoPkg), nil)
+	r := lambdatest.Start(tb, lambdatest.BuildEcho(t), nil)
 	invokeEcho(ctx, t, r, `{"log":"clue for the failure"}`)
 	for i := len(tb.cleanups) - 1; i >= 0; i-- {
 		tb.cleanups[i]()
