@@ -21,8 +21,6 @@ const (
 	headerDeadlineMS         = "Lambda-Runtime-Deadline-Ms"
 	headerInvokedFunctionARN = "Lambda-Runtime-Invoked-Function-Arn"
 	headerTraceID            = "Lambda-Runtime-Trace-Id"
-	headerClientContext      = "Lambda-Runtime-Client-Context"
-	headerCognitoIdentity    = "Lambda-Runtime-Cognito-Identity"
 	headerErrorType          = "Lambda-Runtime-Function-Error-Type"
 	trailerErrorBody         = "Lambda-Runtime-Function-Error-Body"
 	headerExtensionName      = "Lambda-Extension-Name"
@@ -39,13 +37,11 @@ const maxErrorSize = 1 << 20
 
 // invocation is one event on its way to the function and back.
 type invocation struct {
-	id              string
-	payload         []byte
-	timeout         time.Duration
-	functionARN     string
-	traceID         string
-	clientContext   string
-	cognitoIdentity string
+	id          string
+	payload     []byte
+	timeout     time.Duration
+	functionARN string
+	traceID     string
 
 	// Set by the /next handler before delivered is closed.
 	deliveredAt time.Time
@@ -215,12 +211,6 @@ func (s *apiServer) next(w http.ResponseWriter, r *http.Request) {
 	h.Set(headerDeadlineMS, strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set(headerInvokedFunctionARN, inv.functionARN)
 	h.Set(headerTraceID, inv.traceID)
-	if inv.clientContext != "" {
-		h.Set(headerClientContext, inv.clientContext)
-	}
-	if inv.cognitoIdentity != "" {
-		h.Set(headerCognitoIdentity, inv.cognitoIdentity)
-	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload)
 }

@@ -2,7 +2,6 @@ package lambdatest
 
 import (
 	"context"
-	"io"
 	"testing"
 )
 
@@ -20,16 +19,6 @@ const (
 	DefaultRegion       = defaultRegion
 	AccountID           = accountID
 )
-
-type Request = request
-
-func WithLogWriter(w io.Writer) Option { return withLogWriter(w) }
-
-func (r *Runtime) Do(ctx context.Context, req Request) (Result, error) { return r.do(ctx, req) }
-
-func (r *Runtime) WaitForLog(ctx context.Context, match func(line string) bool) (string, error) {
-	return r.waitForLog(ctx, match)
-}
 
 // echoPkg is the fixture function, relative to the module root.
 const echoPkg = "./internal/lambdatest/testdata/echo"

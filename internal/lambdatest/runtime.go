@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +59,6 @@ type config struct {
 	timeout      time.Duration
 	memoryMB     int
 	taskRoot     string
-	logWriter    io.Writer
 }
 
 // WithFunctionName sets AWS_LAMBDA_FUNCTION_NAME, the log group name and the
@@ -88,29 +86,6 @@ func WithMemory(mb int) Option {
 // directory.
 func WithTaskRoot(dir string) Option {
 	return func(c *config) { c.taskRoot = dir }
-}
-
-// withLogWriter copies every line the function writes to w as it arrives,
-// for a demo program that shows the function's logs live. w is written from
-// several goroutines, one line at a time under a lock.
-func withLogWriter(w io.Writer) Option {
-	return func(c *config) { c.logWriter = w }
-}
-
-// request is one invocation with the optional context Lambda passes in
-// headers.
-type request struct {
-	// Payload is the event, delivered as is.
-	Payload []byte
-	// ClientContext, when not empty, is sent as Lambda-Runtime-Client-Context
-	// (JSON, see lambdacontext.ClientContext).
-	ClientContext string
-	// CognitoIdentity, when not empty, is sent as
-	// Lambda-Runtime-Cognito-Identity (JSON, see lambdacontext.CognitoIdentity).
-	CognitoIdentity string
-	// TraceID is sent as Lambda-Runtime-Trace-Id; empty means a new random
-	// X-Ray header, "Root=1-…;Parent=…;Sampled=0".
-	TraceID string
 }
 
 // Result is the outcome of one invocation the function answered.
@@ -263,7 +238,7 @@ func Launch(ctx context.Context, binary string, env []string, opts ...Option) (*
 		cfg:     cfg,
 		arn:     fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, accountID, cfg.functionName),
 		api:     api,
-		logs:    newLogBuffer(cfg.logWriter),
+		logs:    &logBuffer{},
 		sem:     make(chan struct{}, 1),
 		closing: make(chan struct{}),
 		exited:  make(chan struct{}),
@@ -433,21 +408,15 @@ func (r *Runtime) Close() {
 	})
 }
 
-// Invoke delivers payload as one event and waits for the function's answer.
-// It is do with only a payload.
-func (r *Runtime) Invoke(ctx context.Context, payload []byte) (Result, error) {
-	return r.do(ctx, request{Payload: payload})
-}
-
-// do delivers one event, once the function asks for one, and waits for its
-// answer. A function error is a Result with Err set and a nil error; so is a
+// Invoke delivers payload as one event, once the function asks for one, and
+// waits for its answer. A function error is a Result with Err set and a nil error; so is a
 // timeout, after which the process has been stopped. The error is errClosed
 // when Close has been called before the event was delivered, a
 // *ProcessError when the process has ended (before or during the
 // invocation, by reporting an init error, or by Close during the
 // invocation), or the context's error. Calls from several goroutines are
 // delivered one at a time.
-func (r *Runtime) do(ctx context.Context, req request) (Result, error) {
+func (r *Runtime) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	if r.isClosing() {
 		return Result{}, errClosed
 	}
@@ -461,18 +430,13 @@ func (r *Runtime) do(ctx context.Context, req request) (Result, error) {
 	defer func() { <-r.sem }()
 
 	inv := &invocation{
-		id:              newUUID(),
-		payload:         bytes.Clone(req.Payload),
-		timeout:         r.cfg.timeout,
-		functionARN:     r.arn,
-		traceID:         req.TraceID,
-		clientContext:   req.ClientContext,
-		cognitoIdentity: req.CognitoIdentity,
-		delivered:       make(chan struct{}),
-		done:            make(chan outcome, 1),
-	}
-	if inv.traceID == "" {
-		inv.traceID = newTraceID(time.Now())
+		id:          newUUID(),
+		payload:     bytes.Clone(payload),
+		timeout:     r.cfg.timeout,
+		functionARN: r.arn,
+		traceID:     newTraceID(time.Now()),
+		delivered:   make(chan struct{}),
+		done:        make(chan outcome, 1),
 	}
 	select {
 	case r.api.queue <- inv:
@@ -603,39 +567,7 @@ func (r *Runtime) PID() int {
 // Logs returns the lines the function wrote to stdout and stderr so far, in
 // the order they arrived. Output travels through pipes, so a line written
 // just before the function answered may arrive a moment after Invoke returns:
-// use waitForLog to wait for a line, or read Logs after Close, when all
-// output is in.
+// read Logs after Close, when all output is in.
 func (r *Runtime) Logs() []string {
-	lines, _ := r.logs.snapshot(0)
-	return lines
-}
-
-// waitForLog waits for the first line of output for which match returns true
-// and returns it. The error says so if the process ends without writing such
-// a line, or is the context's error.
-func (r *Runtime) waitForLog(ctx context.Context, match func(line string) bool) (string, error) {
-	seen := 0
-	for {
-		lines, changed := r.logs.snapshot(seen)
-		for _, l := range lines {
-			if match(l) {
-				return l, nil
-			}
-		}
-		seen += len(lines)
-		select {
-		case <-changed:
-		case <-r.exited:
-			// All output is in; look once more.
-			lines, _ := r.logs.snapshot(seen)
-			for _, l := range lines {
-				if match(l) {
-					return l, nil
-				}
-			}
-			return "", fmt.Errorf("lambdatest: wait for log line: the process exited without writing one (%d lines)", seen+len(lines))
-		case <-ctx.Done():
-			return "", fmt.Errorf("lambdatest: wait for log line: %w", ctx.Err())
-		}
-	}
+	return r.logs.snapshot()
 }
