@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
 )
 
 // bootstrapBudget is the size each shipped bootstrap must stay under
@@ -36,12 +38,8 @@ func TestBootstrapSizeBudget(t *testing.T) {
 			dir := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, "make", "-s", "-C", "..", "build-"+id, "ARTIFACTS_DIR="+dir, "VERSION=")
-			// As a release builds it: no inherited GOFLAGS, and a parent
-			// make's jobserver is not ours.
-			cmd.Env = append(os.Environ(), "MAKEFLAGS=", "GOFLAGS=")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("make build-%s: %v\n%s", id, err, out)
+			if err := lambdatest.MakeBootstrap(ctx, id, dir, "linux", "arm64"); err != nil {
+				t.Fatal(err)
 			}
 			fi, err := os.Stat(filepath.Join(dir, "bootstrap"))
 			if err != nil {

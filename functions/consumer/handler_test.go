@@ -16,67 +16,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-
 	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache/tokencachetest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 const testProfile = "aviv-caas-agency-42"
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-
-// countingSSM is a fake SSM holding one value per parameter name that counts
-// its GetParameter calls.
-type countingSSM struct {
-	mu     sync.Mutex
-	values map[string]string
-	reads  atomic.Int64
-}
-
-var _ tokencache.ParameterGetter = (*countingSSM)(nil)
-
-func (f *countingSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	f.reads.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.values[aws.ToString(in.Name)]
-	if !ok || !aws.ToBool(in.WithDecryption) {
-		return nil, &types.ParameterNotFound{}
-	}
-	return &ssm.GetParameterOutput{Parameter: &types.Parameter{Name: in.Name, Value: aws.String(v)}}, nil
-}
-
-// putToken stores a record as the rotator would.
-func (f *countingSSM) putToken(t *testing.T, token string, issued time.Time) {
-	t.Helper()
-	b, err := tokenrecord.Marshal(tokenrecord.Record{
-		AccessToken: token, TokenType: "Bearer", Profile: testProfile,
-		IssuedAt: issued, ExpiresAt: issued.Add(24 * time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.set(tokenrecord.ParameterName("", testProfile), string(b))
-}
-
-func (f *countingSSM) clear() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.values = nil
-}
-
-func (f *countingSSM) set(name, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.values == nil {
-		f.values = map[string]string{}
-	}
-	f.values[name] = value
-}
 
 // clock is a fake clock moved by hand.
 type clock struct {
@@ -146,7 +94,7 @@ func (p *partner) lastRequest() (*http.Request, string) {
 // fixture is a handler wired as main wires it, over fakes.
 type fixture struct {
 	h       *Handler
-	ssm     *countingSSM
+	ssm     *tokencachetest.Store
 	clk     *clock
 	api     *partner
 	metrics *bytes.Buffer
@@ -155,12 +103,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, baseURLPath string) *fixture {
 	t.Helper()
-	fx := &fixture{ssm: &countingSSM{}, clk: &clock{now: t0}, api: newPartner(t, "token-1"), metrics: &bytes.Buffer{}, logs: &bytes.Buffer{}}
-	fx.ssm.putToken(t, "token-1", t0)
+	fx := &fixture{ssm: &tokencachetest.Store{}, clk: &clock{now: t0}, api: newPartner(t, "token-1"), metrics: &bytes.Buffer{}, logs: &bytes.Buffer{}}
+	fx.ssm.SetToken(testProfile, "token-1", t0, 24*time.Hour)
 	cfg, err := ConfigFromEnv(env(map[string]string{"PROFILE": testProfile, "API_BASE_URL": fx.api.URL + baseURLPath}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	fx.ssm.Prefix = cfg.ParameterPrefix
 	cache := tokencache.New(fx.ssm, tokencache.Config{
 		Prefix: cfg.ParameterPrefix,
 		Now:    fx.clk.Now,
@@ -228,7 +177,7 @@ func TestFiftyWarmInvocationsOneRead(t *testing.T) {
 		}
 		fx.clk.Advance(3 * time.Second) // 150 s in all: less than the maximum age
 	}
-	if got := fx.ssm.reads.Load(); got != 1 {
+	if got := fx.ssm.Reads(); got != 1 {
 		t.Errorf("GetParameter calls = %d; want 1", got)
 	}
 	if got := fx.api.tokenRequests.Load(); got != 0 {
@@ -249,7 +198,7 @@ func TestRevokedTokenReplacedAfterOne401(t *testing.T) {
 		t.Fatal(err)
 	}
 	fx.api.valid.Store("token-2") // token-1 revoked
-	fx.ssm.putToken(t, "token-2", t0.Add(time.Hour))
+	fx.ssm.SetToken(testProfile, "token-2", t0.Add(time.Hour), 24*time.Hour)
 	fx.clk.Advance(time.Minute)
 
 	for i := range 3 {
@@ -261,7 +210,7 @@ func TestRevokedTokenReplacedAfterOne401(t *testing.T) {
 	if got := fx.api.unauthorized.Load(); got != 1 {
 		t.Errorf("401 answers = %d; want 1", got)
 	}
-	if got := fx.ssm.reads.Load(); got != 2 {
+	if got := fx.ssm.Reads(); got != 2 {
 		t.Errorf("GetParameter calls = %d; want 2", got)
 	}
 }
@@ -369,9 +318,9 @@ func TestHandleTokenFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fx := newFixture(t, "")
-			fx.ssm.clear()
+			fx.ssm.Delete(testProfile)
 			if tt.value != "" {
-				fx.ssm.set(tokenrecord.ParameterName("", testProfile), tt.value)
+				fx.ssm.SetValue(tokenrecord.ParameterName("", testProfile), tt.value)
 			}
 			ans, err := fx.h.Handle(context.Background(), sampleEvent(t))
 			if !errors.Is(err, tt.wantKind) || !strings.Contains(err.Error(), `profile "`+testProfile+`"`) {
@@ -450,7 +399,7 @@ func TestMetricsEMF(t *testing.T) {
 // TestMetricsEmittedOnError: a failed invocation still reports its counts.
 func TestMetricsEmittedOnError(t *testing.T) {
 	fx := newFixture(t, "")
-	fx.ssm.clear()
+	fx.ssm.Delete(testProfile)
 	_, _ = fx.h.Handle(context.Background(), sampleEvent(t))
 	if !strings.Contains(fx.metrics.String(), `"ReadErrors":1`) {
 		t.Errorf("metrics after a failed read = %s; want ReadErrors 1", fx.metrics)

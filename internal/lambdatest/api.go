@@ -17,35 +17,31 @@ import (
 // Header and trailer names of the Lambda Runtime API, as the aws-lambda-go
 // runtime client (lambda/runtime_api_client.go) spells them.
 const (
-	headerRequestID          = "Lambda-Runtime-Aws-Request-Id"
+	headerRequestID          = "Lambda-Runtime-Aws-request-Id"
 	headerDeadlineMS         = "Lambda-Runtime-Deadline-Ms"
 	headerInvokedFunctionARN = "Lambda-Runtime-Invoked-Function-Arn"
 	headerTraceID            = "Lambda-Runtime-Trace-Id"
-	headerClientContext      = "Lambda-Runtime-Client-Context"
-	headerCognitoIdentity    = "Lambda-Runtime-Cognito-Identity"
 	headerErrorType          = "Lambda-Runtime-Function-Error-Type"
 	trailerErrorBody         = "Lambda-Runtime-Function-Error-Body"
 	headerExtensionName      = "Lambda-Extension-Name"
 	headerExtensionID        = "Lambda-Extension-Identifier"
 )
 
-// MaxResponseSize is the largest answer Lambda accepts from a function
+// maxResponseSize is the largest answer Lambda accepts from a function
 // invoked synchronously (6 MiB). A larger answer is refused with 413 and the
 // invocation fails with errorType Function.ResponseSizeTooLarge.
-const MaxResponseSize = 6 << 20
+const maxResponseSize = 6 << 20
 
 // maxErrorSize bounds the error documents the fake API reads.
 const maxErrorSize = 1 << 20
 
 // invocation is one event on its way to the function and back.
 type invocation struct {
-	id              string
-	payload         []byte
-	timeout         time.Duration
-	functionARN     string
-	traceID         string
-	clientContext   string
-	cognitoIdentity string
+	id          string
+	payload     []byte
+	timeout     time.Duration
+	functionARN string
+	traceID     string
 
 	// Set by the /next handler before delivered is closed.
 	deliveredAt time.Time
@@ -215,12 +211,6 @@ func (s *apiServer) next(w http.ResponseWriter, r *http.Request) {
 	h.Set(headerDeadlineMS, strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set(headerInvokedFunctionARN, inv.functionARN)
 	h.Set(headerTraceID, inv.traceID)
-	if inv.clientContext != "" {
-		h.Set(headerClientContext, inv.clientContext)
-	}
-	if inv.cognitoIdentity != "" {
-		h.Set(headerCognitoIdentity, inv.cognitoIdentity)
-	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload)
 }
@@ -235,7 +225,7 @@ func (s *apiServer) take(id string) *invocation {
 }
 
 func (s *apiServer) response(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponseSize+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxResponseSize+1))
 	at := time.Now()
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequest", "lambdatest: read response: "+err.Error())
@@ -246,10 +236,10 @@ func (s *apiServer) response(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
 		return
 	}
-	if len(body) > MaxResponseSize {
+	if len(body) > maxResponseSize {
 		fe := &FunctionError{
 			ErrorType:    "Function.ResponseSizeTooLarge",
-			ErrorMessage: fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxResponseSize),
+			ErrorMessage: fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxResponseSize),
 		}
 		writeAPIError(w, http.StatusRequestEntityTooLarge, fe.ErrorType, fe.ErrorMessage)
 		inv.done <- outcome{err: fe, at: at}

@@ -64,8 +64,7 @@ func newTestInvocation(payload string) *invocation {
 	return &invocation{
 		id: newUUID(), payload: []byte(payload), timeout: 5 * time.Second,
 		functionARN: "arn:aws:lambda:us-east-1:123456789012:function:fn", traceID: "Root=1-a-b",
-		clientContext: `{"custom":{"k":"v"}}`,
-		delivered:     make(chan struct{}), done: make(chan outcome, 1),
+		delivered: make(chan struct{}), done: make(chan outcome, 1),
 	}
 }
 
@@ -78,15 +77,16 @@ func TestNextSendsTheInvocationHeaders(t *testing.T) {
 		"Lambda-Runtime-Aws-Request-Id":       inv.id,
 		"Lambda-Runtime-Invoked-Function-Arn": inv.functionARN,
 		"Lambda-Runtime-Trace-Id":             "Root=1-a-b",
-		"Lambda-Runtime-Client-Context":       `{"custom":{"k":"v"}}`,
 		"Content-Type":                        "application/json",
 	} {
 		if got := h.Get(name); got != want {
 			t.Errorf("GET /next header %s = %q; want %q", name, got, want)
 		}
 	}
-	if _, ok := h["Lambda-Runtime-Cognito-Identity"]; ok {
-		t.Error("GET /next sent an empty Lambda-Runtime-Cognito-Identity; want it omitted")
+	for _, name := range []string{"Lambda-Runtime-Client-Context", "Lambda-Runtime-Cognito-Identity"} {
+		if _, ok := h[name]; ok {
+			t.Errorf("GET /next sent %s; want it omitted, as for an invocation without a mobile SDK context", name)
+		}
 	}
 	ms, err := strconv.ParseInt(h.Get("Lambda-Runtime-Deadline-Ms"), 10, 64)
 	if lo := before.Add(inv.timeout).UnixMilli(); err != nil || ms < lo || ms > time.Now().Add(inv.timeout).UnixMilli() {
@@ -195,7 +195,7 @@ func TestExtensionRegistration(t *testing.T) {
 }
 
 func TestLineWriterSplitsLines(t *testing.T) {
-	b := newLogBuffer(nil)
+	b := &logBuffer{}
 	w := &lineWriter{buf: b}
 	for _, chunk := range []string{"one\ntw", "o\r\n", "\n", "three"} {
 		if n, err := w.Write([]byte(chunk)); n != len(chunk) || err != nil {
@@ -205,7 +205,7 @@ func TestLineWriterSplitsLines(t *testing.T) {
 	w.flush()
 	w.Write(bytes.Repeat([]byte("x"), maxLineLength+10))
 	w.flush()
-	lines, _ := b.snapshot(0)
+	lines := b.snapshot()
 	want := []string{"one", "two", "", "three"}
 	if len(lines) != 6 || strings.Join(lines[:4], "|") != strings.Join(want, "|") ||
 		len(lines[4]) != maxLineLength || len(lines[5]) != 10 {

@@ -2,8 +2,10 @@
 // provided.al2023 runtime runs it, on a loopback port, so end-to-end tests
 // drive the real function without Docker or `sam local`.
 //
-// Build compiles a main package with the Makefile's Lambda flags for the host
-// platform. Start (or Launch) serves a fake Lambda Runtime API on 127.0.0.1,
+// Bootstraps are built one way, the Makefile's: MakeBootstrap runs the
+// build-<LogicalId> target that `sam build` runs, for linux/arm64 or this
+// host; Build (for tests, once per process) and BuildBinary (for the demo)
+// build a function for this host with it. Start (or Launch) serves a fake Lambda Runtime API on 127.0.0.1,
 // starts the binary with AWS_LAMBDA_RUNTIME_API pointing at it and the
 // standard Lambda environment (and nothing else from the parent but PATH and
 // HOME), and returns a Runtime. Runtime.Invoke queues one event, waits for the

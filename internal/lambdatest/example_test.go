@@ -12,9 +12,10 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
 )
 
-// A program such as the local demo builds a function with BuildBinary and
-// runs it with Launch; a test does the same in two lines with Build and
-// Start:
+// A program such as the local demo builds a function with BuildBinary (the
+// Makefile's target) and runs it with Launch; here the package's own
+// fixture, built with the same flags, stands in for a function. A test does
+// the same in two lines with Build and Start:
 //
 //	rt := lambdatest.Start(t, lambdatest.Build(t, "./functions/rotator"), env)
 //	res, err := rt.Invoke(ctx, event)
@@ -28,7 +29,7 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "bootstrap")
-	if err := lambdatest.BuildBinary(ctx, "./internal/lambdatest/testdata/echo", bin); err != nil {
+	if err := lambdatest.GoBuildEcho(ctx, bin); err != nil {
 		log.Fatal(err)
 	}
 

@@ -2,7 +2,6 @@ package lambdatest
 
 import (
 	"bytes"
-	"io"
 	"sync"
 )
 
@@ -12,36 +11,21 @@ const maxLineLength = 1 << 20
 // logBuffer holds the lines a function process wrote. It is safe for
 // concurrent use.
 type logBuffer struct {
-	mu      sync.Mutex
-	lines   []string
-	changed chan struct{} // closed and replaced whenever a line is added
-	tee     io.Writer     // optional copy of every line
-}
-
-func newLogBuffer(tee io.Writer) *logBuffer {
-	return &logBuffer{changed: make(chan struct{}), tee: tee}
+	mu    sync.Mutex
+	lines []string
 }
 
 func (b *logBuffer) add(line string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lines = append(b.lines, line)
-	if b.tee != nil {
-		_, _ = io.WriteString(b.tee, line+"\n")
-	}
-	close(b.changed)
-	b.changed = make(chan struct{})
 }
 
-// snapshot returns the lines from index from on, and a channel closed when
-// another line arrives.
-func (b *logBuffer) snapshot(from int) ([]string, chan struct{}) {
+// snapshot returns a copy of the lines.
+func (b *logBuffer) snapshot() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if from > len(b.lines) {
-		from = len(b.lines)
-	}
-	return append([]string(nil), b.lines[from:]...), b.changed
+	return append([]string(nil), b.lines...)
 }
 
 // tail returns the last n lines.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,24 +18,24 @@ import (
 
 // Defaults of the options.
 const (
-	// DefaultFunctionName is the function name when WithFunctionName is not
+	// defaultFunctionName is the function name when WithFunctionName is not
 	// given.
-	DefaultFunctionName = "lambdatest-function"
-	// DefaultTimeout is the invocation timeout when WithTimeout is not given.
+	defaultFunctionName = "lambdatest-function"
+	// defaultTimeout is the invocation timeout when WithTimeout is not given.
 	// It is longer than Lambda's 3 s default so that slow CI machines do not
 	// fail tests; set the function's real timeout to test it.
-	DefaultTimeout = 30 * time.Second
-	// DefaultMemoryMB is the memory size when WithMemory is not given.
-	DefaultMemoryMB = 128
-	// DefaultRegion is AWS_REGION when env does not set it.
-	DefaultRegion = "us-east-1"
-	// AccountID is the account in the invoked function ARN (moto's default).
-	AccountID = "123456789012"
+	defaultTimeout = 30 * time.Second
+	// defaultMemoryMB is the memory size when WithMemory is not given.
+	defaultMemoryMB = 128
+	// defaultRegion is AWS_REGION when env does not set it.
+	defaultRegion = "us-east-1"
+	// accountID is the account in the invoked function ARN (moto's default).
+	accountID = "123456789012"
 )
 
-// TimeoutErrorType is the ErrorType of the result of an invocation that ran
+// timeoutErrorType is the ErrorType of the result of an invocation that ran
 // past its deadline, as Lambda reports it.
-const TimeoutErrorType = "Sandbox.Timedout"
+const timeoutErrorType = "Sandbox.Timedout"
 
 // shutdownGrace is how long a process may take to exit after SIGTERM (or
 // after reporting an init error) before it is killed. Lambda gives a runtime
@@ -49,8 +48,8 @@ const outputTailLines = 20
 // failureLogLines is how many lines of output Start logs when a test fails.
 const failureLogLines = 200
 
-// ErrClosed is returned by Invoke and Do once Close has been called.
-var ErrClosed = errors.New("lambdatest: runtime closed")
+// errClosed is returned by Invoke once Close has been called.
+var errClosed = errors.New("lambdatest: runtime closed")
 
 // Option configures Launch and Start.
 type Option func(*config)
@@ -60,25 +59,24 @@ type config struct {
 	timeout      time.Duration
 	memoryMB     int
 	taskRoot     string
-	logWriter    io.Writer
 }
 
 // WithFunctionName sets AWS_LAMBDA_FUNCTION_NAME, the log group name and the
-// invoked function ARN. The default is DefaultFunctionName.
+// invoked function ARN. The default is "lambdatest-function".
 func WithFunctionName(name string) Option {
 	return func(c *config) { c.functionName = name }
 }
 
 // WithTimeout sets the function's timeout: each invocation's deadline
 // (Lambda-Runtime-Deadline-Ms) is this long after the event is delivered, and
-// an invocation that has not answered by then fails with TimeoutErrorType and
-// the process is stopped, as Lambda does. The default is DefaultTimeout.
+// an invocation that has not answered by then fails with "Sandbox.Timedout" and
+// the process is stopped, as Lambda does. The default is 30 s.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) { c.timeout = d }
 }
 
 // WithMemory sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE in MB. It does not limit
-// the process's memory. The default is DefaultMemoryMB.
+// the process's memory. The default is 128.
 func WithMemory(mb int) Option {
 	return func(c *config) { c.memoryMB = mb }
 }
@@ -88,29 +86,6 @@ func WithMemory(mb int) Option {
 // directory.
 func WithTaskRoot(dir string) Option {
 	return func(c *config) { c.taskRoot = dir }
-}
-
-// WithLogWriter copies every line the function writes to w as it arrives,
-// for a demo program that shows the function's logs live. w is written from
-// several goroutines, one line at a time under a lock.
-func WithLogWriter(w io.Writer) Option {
-	return func(c *config) { c.logWriter = w }
-}
-
-// Request is one invocation with the optional context Lambda passes in
-// headers.
-type Request struct {
-	// Payload is the event, delivered as is.
-	Payload []byte
-	// ClientContext, when not empty, is sent as Lambda-Runtime-Client-Context
-	// (JSON, see lambdacontext.ClientContext).
-	ClientContext string
-	// CognitoIdentity, when not empty, is sent as
-	// Lambda-Runtime-Cognito-Identity (JSON, see lambdacontext.CognitoIdentity).
-	CognitoIdentity string
-	// TraceID is sent as Lambda-Runtime-Trace-Id; empty means a new random
-	// X-Ray header, "Root=1-…;Parent=…;Sampled=0".
-	TraceID string
 }
 
 // Result is the outcome of one invocation the function answered.
@@ -148,7 +123,7 @@ func (e *FunctionError) Error() string {
 	return "lambdatest: function error " + e.ErrorType + ": " + e.ErrorMessage
 }
 
-// ProcessError is returned by Invoke, Do and WaitInit when the function
+// ProcessError is returned by Invoke and WaitInit when the function
 // process has ended, by itself or because it reported an init error, timed
 // out or was closed.
 type ProcessError struct {
@@ -235,7 +210,7 @@ func Launch(ctx context.Context, binary string, env []string, opts ...Option) (*
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("lambdatest: launch %s: %w", binary, err)
 	}
-	cfg := config{functionName: DefaultFunctionName, timeout: DefaultTimeout, memoryMB: DefaultMemoryMB}
+	cfg := config{functionName: defaultFunctionName, timeout: defaultTimeout, memoryMB: defaultMemoryMB}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -258,12 +233,12 @@ func Launch(ctx context.Context, binary string, env []string, opts ...Option) (*
 	if err != nil {
 		return nil, err
 	}
-	region := lookupEnv(env, "AWS_REGION", DefaultRegion)
+	region := lookupEnv(env, "AWS_REGION", defaultRegion)
 	r := &Runtime{
 		cfg:     cfg,
-		arn:     fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, AccountID, cfg.functionName),
+		arn:     fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, accountID, cfg.functionName),
 		api:     api,
-		logs:    newLogBuffer(cfg.logWriter),
+		logs:    &logBuffer{},
 		sem:     make(chan struct{}, 1),
 		closing: make(chan struct{}),
 		exited:  make(chan struct{}),
@@ -433,51 +408,40 @@ func (r *Runtime) Close() {
 	})
 }
 
-// Invoke delivers payload as one event and waits for the function's answer.
-// It is Do with only a payload.
-func (r *Runtime) Invoke(ctx context.Context, payload []byte) (Result, error) {
-	return r.Do(ctx, Request{Payload: payload})
-}
-
-// Do delivers one event, once the function asks for one, and waits for its
-// answer. A function error is a Result with Err set and a nil error; so is a
-// timeout, after which the process has been stopped. The error is ErrClosed
+// Invoke delivers payload as one event, once the function asks for one, and
+// waits for its answer. A function error is a Result with Err set and a nil error; so is a
+// timeout, after which the process has been stopped. The error is errClosed
 // when Close has been called before the event was delivered, a
 // *ProcessError when the process has ended (before or during the
 // invocation, by reporting an init error, or by Close during the
 // invocation), or the context's error. Calls from several goroutines are
 // delivered one at a time.
-func (r *Runtime) Do(ctx context.Context, req Request) (Result, error) {
+func (r *Runtime) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	if r.isClosing() {
-		return Result{}, ErrClosed
+		return Result{}, errClosed
 	}
 	select {
 	case r.sem <- struct{}{}:
 	case <-r.closing:
-		return Result{}, ErrClosed
+		return Result{}, errClosed
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("lambdatest: invoke: %w", ctx.Err())
 	}
 	defer func() { <-r.sem }()
 
 	inv := &invocation{
-		id:              newUUID(),
-		payload:         bytes.Clone(req.Payload),
-		timeout:         r.cfg.timeout,
-		functionARN:     r.arn,
-		traceID:         req.TraceID,
-		clientContext:   req.ClientContext,
-		cognitoIdentity: req.CognitoIdentity,
-		delivered:       make(chan struct{}),
-		done:            make(chan outcome, 1),
-	}
-	if inv.traceID == "" {
-		inv.traceID = newTraceID(time.Now())
+		id:          newUUID(),
+		payload:     bytes.Clone(payload),
+		timeout:     r.cfg.timeout,
+		functionARN: r.arn,
+		traceID:     newTraceID(time.Now()),
+		delivered:   make(chan struct{}),
+		done:        make(chan outcome, 1),
 	}
 	select {
 	case r.api.queue <- inv:
 	case <-r.closing:
-		return Result{}, ErrClosed
+		return Result{}, errClosed
 	case <-r.exited:
 		return Result{}, r.undeliveredError()
 	case <-r.api.initFailed:
@@ -502,7 +466,7 @@ func (r *Runtime) Do(ctx context.Context, req Request) (Result, error) {
 		return Result{
 			RequestID: inv.id,
 			Err: &FunctionError{
-				ErrorType: TimeoutErrorType,
+				ErrorType: timeoutErrorType,
 				ErrorMessage: fmt.Sprintf("%s %s Task timed out after %.2f seconds",
 					inv.deadline.UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, inv.timeout.Seconds()),
 			},
@@ -533,11 +497,11 @@ func (r *Runtime) isClosing() bool {
 	}
 }
 
-// undeliveredError explains why an event could not be delivered: ErrClosed
+// undeliveredError explains why an event could not be delivered: errClosed
 // after Close, else the end of the process.
 func (r *Runtime) undeliveredError() error {
 	if r.isClosing() {
-		return ErrClosed
+		return errClosed
 	}
 	return r.processError()
 }
@@ -603,39 +567,7 @@ func (r *Runtime) PID() int {
 // Logs returns the lines the function wrote to stdout and stderr so far, in
 // the order they arrived. Output travels through pipes, so a line written
 // just before the function answered may arrive a moment after Invoke returns:
-// use WaitForLog to wait for a line, or read Logs after Close, when all
-// output is in.
+// read Logs after Close, when all output is in.
 func (r *Runtime) Logs() []string {
-	lines, _ := r.logs.snapshot(0)
-	return lines
-}
-
-// WaitForLog waits for the first line of output for which match returns true
-// and returns it. The error says so if the process ends without writing such
-// a line, or is the context's error.
-func (r *Runtime) WaitForLog(ctx context.Context, match func(line string) bool) (string, error) {
-	seen := 0
-	for {
-		lines, changed := r.logs.snapshot(seen)
-		for _, l := range lines {
-			if match(l) {
-				return l, nil
-			}
-		}
-		seen += len(lines)
-		select {
-		case <-changed:
-		case <-r.exited:
-			// All output is in; look once more.
-			lines, _ := r.logs.snapshot(seen)
-			for _, l := range lines {
-				if match(l) {
-					return l, nil
-				}
-			}
-			return "", fmt.Errorf("lambdatest: wait for log line: the process exited without writing one (%d lines)", seen+len(lines))
-		case <-ctx.Done():
-			return "", fmt.Errorf("lambdatest: wait for log line: %w", ctx.Err())
-		}
-	}
+	return r.logs.snapshot()
 }

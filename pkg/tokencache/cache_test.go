@@ -27,7 +27,7 @@ func TestTokenHitAfterOneRead(t *testing.T) {
 	if got, want := c.Stats(), (Stats{Hits: 9, Misses: 1, Reads: 1}); got != want {
 		t.Errorf("Stats() = %+v; want %+v", got, want)
 	}
-	if got := f.reads.Load(); got != 1 {
+	if got := f.Reads(); got != 1 {
 		t.Errorf("GetParameter calls = %d; want 1", got)
 	}
 }
@@ -166,7 +166,7 @@ func TestStaleServedWhileReadsFail(t *testing.T) {
 	if got := mustToken(t, c, testProfile); got != "token-1" {
 		t.Fatalf("Token(%q) = %q; want %q", testProfile, got, "token-1")
 	}
-	if got := f.reads.Load(); got != 2 {
+	if got := f.Reads(); got != 2 {
 		t.Fatalf("GetParameter calls = %d; want 2 (no read within MinReadInterval)", got)
 	}
 
@@ -175,7 +175,7 @@ func TestStaleServedWhileReadsFail(t *testing.T) {
 	if got := mustToken(t, c, testProfile); got != "token-1" {
 		t.Fatalf("Token(%q) = %q; want %q", testProfile, got, "token-1")
 	}
-	if got := f.reads.Load(); got != 3 {
+	if got := f.Reads(); got != 3 {
 		t.Fatalf("GetParameter calls = %d; want 3", got)
 	}
 	if got := logs.lines(); got != 1 {
@@ -278,7 +278,7 @@ func TestErrorKinds(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "tokencache: ") {
 				t.Errorf("Token(%q) error = %q; want the prefix %q", tt.profile, err, "tokencache: ")
 			}
-			if got := f.reads.Load() > 0; got != tt.wantRead {
+			if got := f.Reads() > 0; got != tt.wantRead {
 				t.Errorf("GetParameter called = %v; want %v", got, tt.wantRead)
 			}
 		})
@@ -298,7 +298,7 @@ func TestFailedReadHeldForMinReadInterval(t *testing.T) {
 	tests := []struct {
 		name            string
 		minReadInterval time.Duration
-		wantReads       int64 // after three calls at the same instant
+		wantReads       int // after three calls at the same instant
 	}{
 		{"default", 0, 1},
 		{"none", -1, 3},
@@ -312,7 +312,7 @@ func TestFailedReadHeldForMinReadInterval(t *testing.T) {
 					t.Fatalf("Token(%q) = %v; want ErrNotFound", testProfile, err)
 				}
 			}
-			if got := f.reads.Load(); got != tt.wantReads {
+			if got := f.Reads(); got != tt.wantReads {
 				t.Fatalf("GetParameter calls = %d; want %d", got, tt.wantReads)
 			}
 			// The rotator writes the record; it is picked up after the interval.
@@ -349,7 +349,7 @@ func TestConcurrentMissesShareOneRead(t *testing.T) {
 			t.Fatalf("caller %d: Token(%q) = %q, %v; want %q, nil", i, testProfile, got[i], errs[i], "token-1")
 		}
 	}
-	if n := f.reads.Load(); n != 1 {
+	if n := f.Reads(); n != 1 {
 		t.Errorf("GetParameter calls = %d; want 1", n)
 	}
 }
@@ -378,15 +378,15 @@ func TestCallerContextEndsWhileReadGoesOn(t *testing.T) {
 	if got := mustToken(t, c, testProfile); got != "token-1" {
 		t.Errorf("Token(%q) = %q; want %q", testProfile, got, "token-1")
 	}
-	if n := f.reads.Load(); n != 1 {
+	if n := f.Reads(); n != 1 {
 		t.Errorf("GetParameter calls = %d; want 1", n)
 	}
 
 	// A context that has already ended does not start a read.
 	f2 := newFakeSSM()
 	c2, _ := newTestCache(f2, clk, Config{})
-	if _, err := c2.Token(ctx, testProfile); !errors.Is(err, context.Canceled) || f2.reads.Load() != 0 {
-		t.Errorf("Token(%q) with an ended context = %v after %d reads; want context.Canceled and no read", testProfile, err, f2.reads.Load())
+	if _, err := c2.Token(ctx, testProfile); !errors.Is(err, context.Canceled) || f2.Reads() != 0 {
+		t.Errorf("Token(%q) with an ended context = %v after %d reads; want context.Canceled and no read", testProfile, err, f2.Reads())
 	}
 }
 
@@ -446,8 +446,8 @@ func TestInvalidate(t *testing.T) {
 		if !src.Invalidate("token-1") {
 			t.Fatal("first Invalidate(token-1) = false; want true")
 		}
-		if got := mustToken(t, c, testProfile); got != "token-1" || f.reads.Load() != 2 {
-			t.Fatalf("Token after first rejection = %q with %d reads; want token-1 from a second read", got, f.reads.Load())
+		if got := mustToken(t, c, testProfile); got != "token-1" || f.Reads() != 2 {
+			t.Fatalf("Token after first rejection = %q with %d reads; want token-1 from a second read", got, f.Reads())
 		}
 		for i := 0; i < 5; i++ {
 			if src.Invalidate("token-1") {
@@ -455,7 +455,7 @@ func TestInvalidate(t *testing.T) {
 			}
 			mustToken(t, c, testProfile)
 		}
-		if got := f.reads.Load(); got != 2 {
+		if got := f.Reads(); got != 2 {
 			t.Errorf("reads after repeated rejections = %d; want 2", got)
 		}
 		clk.Advance(DefaultMinReadInterval)
@@ -506,7 +506,7 @@ func TestInvalidateBurstCausesOneRead(t *testing.T) {
 	if dropped != 1 {
 		t.Errorf("Invalidate calls that dropped the token = %d; want 1", dropped)
 	}
-	if n := f.reads.Load(); n != 2 {
+	if n := f.Reads(); n != 2 {
 		t.Errorf("GetParameter calls = %d; want 2 (first read and one re-read)", n)
 	}
 }

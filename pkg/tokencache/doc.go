@@ -2,25 +2,76 @@
 // SSM Parameter Store, from an in-memory cache that lives as long as the
 // process: across the warm invocations of a Lambda function, or for the whole
 // life of an ECS task. A consumer never asks a token endpoint for a token; it
-// reads the rotator's record (see package tokenrecord) through this cache.
+// reads the rotator's record through this cache, so that each partner sees
+// one token request per token lifetime however many consumers there are.
+//
+// The public API of this module is this package, package tokenrecord (the
+// stored record and the parameter names) and package
+// tokencache/tokencachetest (an in-memory store for consumers' tests).
+//
+// # The record
+//
+// The rotator keeps one SecureString parameter per profile, named
+// <prefix>/<profile> (prefix "/oauth-tokens" unless the deployment's
+// TOKEN_PARAMETER_PREFIX says otherwise), holding JSON:
+//
+//	{"access_token":"…","token_type":"Bearer","expires_at":"2026-11-23T10:00:00Z",
+//	 "issued_at":"2026-11-22T10:00:00Z","profile":"aviv-caas-agency-42"}
+//
+// It replaces the record some time (refresh_before, 15 min by default) before
+// expires_at, and whenever a forced run asks it to. See package tokenrecord
+// for the contract; any language can read the record the same way.
 //
 // # Use
 //
 // Build one Cache per process, outside the Lambda handler, from anything with
 // the SSM GetParameter signature (an *ssm.Client built with
-// config.LoadDefaultConfig, or in a Lambda with awsenv.Load for a smaller
-// binary):
+// config.LoadDefaultConfig, which honours AWS_ENDPOINT_URL):
 //
 //	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
 //	token, err := cache.Token(ctx, "aviv-caas-agency-42") // reads /oauth-tokens/aviv-caas-agency-42
 //
-// or let an http.Client add the token and a User-Agent to every request:
+// Then pick the form the calling code wants. Source.Client (or a Transport
+// around a tuned base transport) is an *http.Client that adds
+// "Authorization: Bearer …" and a User-Agent to every request, and after a
+// 401 re-reads the record once and retries a replayable request once with
+// the new token:
 //
-//	client := cache.Profile("aviv-caas-agency-42").Client("")
+//	client := cache.Profile("aviv-caas-agency-42").Client("leads-export/1.0")
 //	resp, err := client.Do(req)
+//
+// Source.TokenSource is an oauth2.TokenSource for x/oauth2 and every SDK
+// that takes one (or an *http.Client from oauth2.NewClient). Its tokens
+// carry the real expiry, the earlier of expires_at minus Config.Skew and
+// the cache's next read, so x/oauth2 follows the record as the rotator
+// replaces it, without a restart. (Wrapping Token in
+// oauth2.StaticTokenSource, or any token with a zero Expiry, freezes the
+// first token: x/oauth2 treats a zero expiry as "never expires".)
+//
+//	client := oauth2.NewClient(ctx, cache.Profile("pliant-production").TokenSource(ctx))
+//
+// Cache.Token and Source.Token return the token itself, for code that sets
+// its own headers; call Source.Invalidate when the partner rejects it.
 //
 // A profile whose record is stored under another name (the profile's
 // "parameter" field) is read with Cache.Parameter.
+//
+// The process needs ssm:GetParameter on the parameter and, when the
+// parameters are encrypted with a customer managed key, kms:Decrypt on that
+// key; the stack's TokenReaderPolicyArn output is a managed policy that
+// grants both for every record (attach it to the Lambda or ECS task role).
+//
+// # Configuration
+//
+// Config's zero value is ready to use. Its fields, and their defaults:
+//
+//	Prefix           "/oauth-tokens"   the rotator's TOKEN_PARAMETER_PREFIX
+//	Skew             60 s              a token is served while now + Skew is before expires_at
+//	MaxAge           5 min             a record is read again when it is older
+//	MinReadInterval  5 s               least time between reads after a failure or a 401
+//	ReadTimeout      10 s              bound of one shared GetParameter call
+//	Logger           slog.Default()    a warning when a stale token is served
+//	Now              time.Now          the clock (tests inject one)
 //
 // # What is served
 //
@@ -49,12 +100,25 @@
 //     read, not one per answer. Transport does this on every 401 and retries
 //     a replayable request once with the new token.
 //
-// No access token ever appears in a log line or an error of this package.
+// No access token ever appears in a log line, an error or the String,
+// GoString or LogValue of a value of this package. Cache.Stats counts hits,
+// misses, reads, failed reads and stale tokens served, for metrics.
+//
+// # Testing code that uses the cache
+//
+// Keep the real Cache and replace only Parameter Store with a
+// tokencachetest.Store, which serves valid, expiring, missing and unreadable
+// records from memory, replaces them to simulate a rotation, fails reads on
+// demand and counts them:
+//
+//	var store tokencachetest.Store
+//	store.SetToken("partner-api", "token-1", time.Now(), time.Hour)
+//	cache := tokencache.New(&store, tokencache.Config{})
 //
 // # Concurrency
 //
-// A Cache, its Sources and a Transport are safe for concurrent use by many
-// goroutines. The package starts no goroutine that outlives a read: a
-// shared read ends within its timeout, which suits a Lambda function that
-// is frozen between invocations.
+// A Cache, its Sources, their TokenSources and a Transport are safe for
+// concurrent use by many goroutines. The package starts no goroutine that
+// outlives a read: a shared read ends within its timeout, which suits a
+// Lambda function that is frozen between invocations.
 package tokencache

@@ -14,12 +14,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache/tokencachetest"
 )
 
 // Example_lambda builds the cache once, outside the handler, so that it
@@ -92,26 +91,14 @@ func Example_ecs() {
 	}
 }
 
-// parameters is a stand-in for SSM in these examples: name → value.
-type parameters map[string]string
-
-func (p parameters) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	v, ok := p[aws.ToString(in.Name)]
-	if !ok {
-		return nil, &types.ParameterNotFound{}
-	}
-	return &ssm.GetParameterOutput{Parameter: &types.Parameter{Name: in.Name, Value: aws.String(v)}}, nil
-}
-
 // exampleNow is the examples' clock, so that their records stay valid.
 func exampleNow() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
 
 func ExampleCache_Token() {
-	store := parameters{
-		"/oauth-tokens/aviv-caas-agency-42": `{"access_token":"eyJhbGciOi-example","token_type":"Bearer",` +
-			`"expires_at":"2026-11-23T10:00:00Z","issued_at":"2026-11-22T10:00:00Z","profile":"aviv-caas-agency-42"}`,
-	}
-	cache := tokencache.New(store, tokencache.Config{Now: exampleNow})
+	var store tokencachetest.Store // SSM Parameter Store in memory
+	store.SetValue("/oauth-tokens/aviv-caas-agency-42", `{"access_token":"eyJhbGciOi-example","token_type":"Bearer",`+
+		`"expires_at":"2026-11-23T10:00:00Z","issued_at":"2026-11-22T10:00:00Z","profile":"aviv-caas-agency-42"}`)
+	cache := tokencache.New(&store, tokencache.Config{Now: exampleNow})
 	ctx := context.Background()
 
 	token, err := cache.Token(ctx, "aviv-caas-agency-42")
@@ -126,20 +113,19 @@ func ExampleCache_Token() {
 }
 
 func ExampleSource_Invalidate() {
-	store := parameters{
-		"/oauth-tokens/partner-api": `{"access_token":"token-1","token_type":"Bearer",` +
-			`"expires_at":"2026-11-22T13:00:00Z","issued_at":"2026-11-22T12:00:00Z","profile":"partner-api"}`,
-	}
+	var store tokencachetest.Store // SSM Parameter Store in memory
+	store.SetValue("/oauth-tokens/partner-api", `{"access_token":"token-1","token_type":"Bearer",`+
+		`"expires_at":"2026-11-22T13:00:00Z","issued_at":"2026-11-22T12:00:00Z","profile":"partner-api"}`)
 	now := exampleNow()
-	cache := tokencache.New(store, tokencache.Config{Now: func() time.Time { return now }})
+	cache := tokencache.New(&store, tokencache.Config{Now: func() time.Time { return now }})
 	src := cache.Profile("partner-api")
 	ctx := context.Background()
 
 	rejected, _ := src.Token(ctx)
 	// The partner API answers 401 to every request in flight with token-1;
 	// meanwhile the rotator has written token-2.
-	store["/oauth-tokens/partner-api"] = `{"access_token":"token-2","token_type":"Bearer",` +
-		`"expires_at":"2026-11-22T14:00:00Z","issued_at":"2026-11-22T13:00:00Z","profile":"partner-api"}`
+	store.SetValue("/oauth-tokens/partner-api", `{"access_token":"token-2","token_type":"Bearer",`+
+		`"expires_at":"2026-11-22T14:00:00Z","issued_at":"2026-11-22T13:00:00Z","profile":"partner-api"}`)
 	now = now.Add(time.Minute)
 
 	fmt.Println(src.Invalidate(rejected)) // the first 401 drops token-1
@@ -157,11 +143,10 @@ func ExampleSource_Invalidate() {
 // ExampleTransport wraps a tuned base transport instead of
 // http.DefaultTransport.
 func ExampleTransport() {
-	store := parameters{
-		"/oauth-tokens/partner-api": `{"access_token":"token-1","token_type":"Bearer",` +
-			`"expires_at":"2026-11-22T13:00:00Z","issued_at":"2026-11-22T12:00:00Z","profile":"partner-api"}`,
-	}
-	cache := tokencache.New(store, tokencache.Config{Now: exampleNow})
+	var store tokencachetest.Store // SSM Parameter Store in memory
+	store.SetValue("/oauth-tokens/partner-api", `{"access_token":"token-1","token_type":"Bearer",`+
+		`"expires_at":"2026-11-22T13:00:00Z","issued_at":"2026-11-22T12:00:00Z","profile":"partner-api"}`)
+	cache := tokencache.New(&store, tokencache.Config{Now: exampleNow})
 	client := &http.Client{
 		Timeout: 20 * time.Second,
 		Transport: &tokencache.Transport{

@@ -3,18 +3,12 @@ package tokencache
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
-
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache/tokencachetest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
@@ -43,84 +37,46 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// fakeSSM is an in-memory parameter store that counts its reads. While err
-// is set every read fails with it. When block is set, reads wait for it to
-// be closed (or for their context to end); when started is set, each read
-// sends its parameter name on it first.
+// fakeSSM is the public fake, tokencachetest.Store, with two hooks for the
+// concurrency tests: when block is set, reads wait for it to be closed (or
+// for their context to end); when started is set, each read sends its
+// parameter name on it first. Set both before the first read.
 type fakeSSM struct {
-	mu      sync.Mutex
-	values  map[string]string
-	err     error
-	names   []string
+	*tokencachetest.Store
 	block   chan struct{}
 	started chan string
-
-	reads atomic.Int64
 }
 
 var _ ParameterGetter = (*fakeSSM)(nil)
 
-func newFakeSSM() *fakeSSM { return &fakeSSM{values: map[string]string{}} }
-
-func (f *fakeSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	f.reads.Add(1)
-	name := aws.ToString(in.Name)
-	if f.started != nil {
-		f.started <- name
-	}
-	if f.block != nil {
-		select {
-		case <-f.block:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+func newFakeSSM() *fakeSSM {
+	f := &fakeSSM{Store: &tokencachetest.Store{}}
+	f.OnRead = func(ctx context.Context, name string) error {
+		if f.started != nil {
+			f.started <- name
 		}
+		if f.block != nil {
+			select {
+			case <-f.block:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.names = append(f.names, name)
-	if !aws.ToBool(in.WithDecryption) {
-		return nil, errors.New("fakeSSM: WithDecryption must be true")
-	}
-	if f.err != nil {
-		return nil, f.err
-	}
-	v, ok := f.values[name]
-	if !ok {
-		return nil, notFound(name)
-	}
-	return &ssm.GetParameterOutput{Parameter: &types.Parameter{
-		Name: aws.String(name), Type: types.ParameterTypeSecureString, Value: aws.String(v),
-	}}, nil
+	return f
 }
 
-// notFound is the error the SDK returns for a missing parameter.
-func notFound(name string) error {
-	return &smithy.OperationError{ServiceID: "SSM", OperationName: "GetParameter",
-		Err: &types.ParameterNotFound{Message: aws.String("parameter " + name + " not found")}}
-}
+func (f *fakeSSM) set(name, value string) { f.SetValue(name, value) }
 
-func (f *fakeSSM) set(name, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.values[name] = value
-}
+func (f *fakeSSM) setErr(err error) { f.FailReads(err) }
 
-func (f *fakeSSM) setErr(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.err = err
-}
-
-func (f *fakeSSM) readNames() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.names...)
-}
+func (f *fakeSSM) readNames() []string { return f.ReadNames() }
 
 // put stores a record for profile under its default parameter name.
 func (f *fakeSSM) put(t testing.TB, profile, token string, issued time.Time, lifetime time.Duration) {
 	t.Helper()
-	f.set(tokenrecord.ParameterName("", profile), record(t, profile, token, issued, lifetime))
+	f.SetToken(profile, token, issued, lifetime)
 }
 
 // record returns the contract's JSON for a token.

@@ -51,7 +51,7 @@ func TestThousandColdCallersShareOneRead(t *testing.T) {
 		}
 		close(f.block)
 	})
-	if n := f.reads.Load(); n != 1 {
+	if n := f.Reads(); n != 1 {
 		t.Errorf("GetParameter calls = %d; want 1 for %d cold callers", n, thousand)
 	}
 	if s := c.Stats(); s.Misses != thousand || s.Reads != 1 {

@@ -111,8 +111,8 @@ func TestTransportRetriesOnceAfter401(t *testing.T) {
 		rotated    bool          // the rotator has replaced the rejected token
 		advance    time.Duration // between the first read and the request
 		wantStatus int
-		wantSent   int   // requests the partner API received
-		wantReads  int64 // GetParameter calls in all
+		wantSent   int // requests the partner API received
+		wantReads  int // GetParameter calls in all
 	}{
 		{"GET, token rotated", http.MethodGet, nil, true, time.Minute, 200, 2, 2},
 		{"POST replayable body, token rotated", http.MethodPost, func() io.Reader { return strings.NewReader(`{"lead":1}`) }, true, time.Minute, 200, 2, 2},
@@ -155,7 +155,7 @@ func TestTransportRetriesOnceAfter401(t *testing.T) {
 			if tt.body != nil && sent[len(sent)-1].body != `{"lead":1}` {
 				t.Errorf("last request body = %q; want %q", sent[len(sent)-1].body, `{"lead":1}`)
 			}
-			if n := f.reads.Load(); n != tt.wantReads {
+			if n := f.Reads(); n != tt.wantReads {
 				t.Errorf("GetParameter calls = %d; want %d", n, tt.wantReads)
 			}
 			if tt.rotated && tt.advance >= DefaultMinReadInterval {
@@ -194,7 +194,7 @@ func TestTransport401BurstCausesOneRead(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := f.reads.Load(); n != 2 {
+	if n := f.Reads(); n != 2 {
 		t.Errorf("GetParameter calls = %d; want 2 (first read and one re-read)", n)
 	}
 }

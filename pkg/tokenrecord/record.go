@@ -1,19 +1,3 @@
-// Package tokenrecord defines the token record the rotator writes to SSM
-// Parameter Store and consumers read back, and how parameters are named.
-//
-// The record is the contract between the writer (the rotator) and every
-// reader (the Go consumer library, or any other language): a JSON object
-//
-//	{"access_token":"…","token_type":"Bearer","expires_at":"2026-11-23T10:00:00Z",
-//	 "issued_at":"2026-11-22T10:00:00Z","profile":"aviv-caas-agency-42"}
-//
-// with expires_at and issued_at in RFC 3339 UTC. Readers ignore fields they
-// do not know, so the writer may add fields (it adds "fingerprint", a hash of
-// the request configuration that produced the token).
-//
-// The package is pure: no I/O, no AWS. Its types are safe to copy and to use
-// from several goroutines once built. Record's String, GoString and LogValue
-// never reveal the access token.
 package tokenrecord
 
 import (

@@ -38,23 +38,21 @@ type request struct {
 }
 
 type response struct {
-	Message         string            `json:"message"`
-	Invocation      int64             `json:"invocation"`
-	PID             int               `json:"pid"`
-	RequestID       string            `json:"request_id"`
-	FunctionARN     string            `json:"function_arn"`
-	DeadlineMS      int64             `json:"deadline_ms"`
-	TraceID         string            `json:"trace_id"`
-	FunctionName    string            `json:"function_name"`
-	FunctionVersion string            `json:"function_version"`
-	MemoryMB        int               `json:"memory_mb"`
-	LogGroup        string            `json:"log_group"`
-	LogStream       string            `json:"log_stream"`
-	Dir             string            `json:"dir"`
-	ClientCustom    map[string]string `json:"client_custom,omitempty"`
-	CognitoID       string            `json:"cognito_id,omitempty"`
-	Env             []string          `json:"env,omitempty"`
-	Pad             string            `json:"pad,omitempty"`
+	Message         string   `json:"message"`
+	Invocation      int64    `json:"invocation"`
+	PID             int      `json:"pid"`
+	RequestID       string   `json:"request_id"`
+	FunctionARN     string   `json:"function_arn"`
+	DeadlineMS      int64    `json:"deadline_ms"`
+	TraceID         string   `json:"trace_id"`
+	FunctionName    string   `json:"function_name"`
+	FunctionVersion string   `json:"function_version"`
+	MemoryMB        int      `json:"memory_mb"`
+	LogGroup        string   `json:"log_group"`
+	LogStream       string   `json:"log_stream"`
+	Dir             string   `json:"dir"`
+	Env             []string `json:"env,omitempty"`
+	Pad             string   `json:"pad,omitempty"`
 }
 
 // echoError is the error the handler returns on request; its type name is
@@ -125,8 +123,6 @@ func handle(logger *slog.Logger) func(context.Context, request) (response, error
 			LogGroup:        lambdacontext.LogGroupName,
 			LogStream:       lambdacontext.LogStreamName,
 			Dir:             dir,
-			ClientCustom:    lc.ClientContext.Custom,
-			CognitoID:       lc.Identity.CognitoIdentityID,
 			Pad:             strings.Repeat("x", req.Pad),
 		}
 		if req.Env {
