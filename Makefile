@@ -60,6 +60,26 @@ check-moto:
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+## ---- the real AWS SAM CLI (make sam-check; not part of make test) ----
+# sam-install puts the SAM CLI and moto_server pinned in .ci/sam-requirements.txt
+# into the gitignored virtual environment SAM_VENV (about 400 MB, a few minutes
+# the first time; reused while the pins do not change). sam-check runs, with no
+# AWS account: the README's Deploy block (sam validate --lint, sam build for
+# every config environment of samconfig.toml, sam deploy as far as moto's
+# CloudFormation goes), sam package against moto's S3, checks of every build,
+# and `sam <command> --help` for every sam command in the README. It ends with
+# what it proved and what it could not. See go doc ./internal/samcheck.
+
+SAM_VENV ?= $(CURDIR)/.build/sam-venv
+
+.PHONY: sam-install sam-check
+
+sam-install:
+	bash .ci/sam-install $(SAM_VENV)
+
+sam-check: sam-install
+	PATH="$(SAM_VENV)/bin:$$PATH" SAMCHECK=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSAM' ./internal/samcheck/
+
 ## ---- fuzzing and vulnerabilities (not part of make test) ----
 # make test runs every fuzz target's seeds; make fuzz fuzzes each target for
 # FUZZTIME (make fuzz FUZZTIME=10m for a longer run). A failing input is
