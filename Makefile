@@ -3,6 +3,7 @@
 #   make demo    run the whole system locally (moto + a local token endpoint + the real binaries)
 #   make test    vet, staticcheck, cfn-lint, unit + integration + end-to-end tests (with -race)
 #   make bench   benchmarks and measurements
+#   make sam-check  the README's Deploy commands with the real, pinned SAM CLI against moto
 #
 # `sam build` calls the build-<LogicalId> targets with ARTIFACTS_DIR set.
 
@@ -20,6 +21,11 @@ LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags="$(LDFLAGS)"
 all: test
 
 ## ---- SAM build targets (BuildMethod: makefile) ----
+# What SAM CLI 1.170 does (make sam-check proves it): `make --makefile <this
+# Makefile> build-<LogicalId>` with ARTIFACTS_DIR=<repo>/.aws-sam/build/<LogicalId>
+# in the environment, run in the repository itself because samconfig.toml sets
+# build_in_source (without it SAM first copies all of CodeUri, the whole
+# repository, .build/ included, to a scratch folder and runs make there).
 
 build-RotatorFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotator
