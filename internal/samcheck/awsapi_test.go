@@ -126,14 +126,6 @@ func (c changeSet) parameter(key string) (string, bool) {
 	return "", false
 }
 
-type describeStacks struct {
-	Stacks []struct {
-		StackName    string
-		StackStatus  string
-		StatusReason string `xml:"StackStatusReason"`
-	} `xml:"DescribeStacksResult>Stacks>member"`
-}
-
 type listBucket struct {
 	Contents []struct {
 		Key          string
