@@ -16,17 +16,21 @@
 //     rotator's profiles documents beside it, and nothing else;
 //   - runs sam package against moto's S3 and opens the uploaded zips: the
 //     same bootstrap, executable, and the profiles;
-//   - reads the change set each sam deploy made in moto's CloudFormation:
-//     its stack, parameters (EnvironmentName per environment), capabilities,
-//     and a template whose CodeUris are the uploaded zips;
+//   - reads the change set each sam deploy made in moto's CloudFormation
+//     (CREATE_COMPLETE, not executed, on the environment's stack, with its
+//     EnvironmentName) and the template SAM uploaded for it, whose CodeUris
+//     must be the uploaded zips;
 //   - runs `sam <command> --help` for every sam command written anywhere in
 //     the README and finds each flag it uses in that help;
 //   - runs sam build with VERSION set and finds the version in both bootstraps.
 //
-// It prints what it proved and what it did not: moto's CloudFormation does
-// not expand the AWS::Serverless-2016-10-31 transform and cannot execute the
-// change set, and it cannot serve resolve_s3's managed bucket stack, so
-// nothing is created and no IAM policy is evaluated; sam local invoke needs
-// Docker. Without SAMCHECK=1 (as in make test) only the README parsing and
-// the ELF checks are tested.
+// It ends by printing what it proved and what it did not. Two probes show
+// where moto stops, and report rather than fail: resolve_s3 (moto creates
+// SAM's managed bucket stack but describes it without the Outputs SAM
+// requires) and executing the change set (moto's ExecuteChangeSet refuses
+// it; moto does not expand the AWS::Serverless-2016-10-31 transform at all,
+// so nothing is created and no IAM policy is evaluated). sam local invoke
+// needs Docker and is only checked to exist. Without SAMCHECK=1 (as in make
+// test) only the README parsing, the Deploy block's shape and the ELF checks
+// are tested.
 package samcheck
