@@ -3,6 +3,7 @@
 #   make demo    run the whole system locally (moto + a local token endpoint + the real binaries)
 #   make test    vet, staticcheck, cfn-lint, unit + integration + end-to-end tests (with -race)
 #   make bench   benchmarks and measurements
+#   make sam-check  the README's Deploy commands with the real, pinned SAM CLI against moto
 #
 # `sam build` calls the build-<LogicalId> targets with ARTIFACTS_DIR set.
 
@@ -20,6 +21,11 @@ LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -ldflags="$(LDFLAGS)"
 all: test
 
 ## ---- SAM build targets (BuildMethod: makefile) ----
+# What SAM CLI 1.170 does (make sam-check proves it): `make --makefile <this
+# Makefile> build-<LogicalId>` with ARTIFACTS_DIR=<repo>/.aws-sam/build/<LogicalId>
+# in the environment, run in the repository itself because samconfig.toml sets
+# build_in_source (without it SAM first copies all of CodeUri, the whole
+# repository, .build/ included, to a scratch folder and runs make there).
 
 build-RotatorFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotator
@@ -86,6 +92,26 @@ $(READERS_OUT)/node/.installed: $(READERS)/package.json $(READERS)/package-lock.
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## ---- the real AWS SAM CLI (make sam-check; not part of make test) ----
+# sam-install puts the SAM CLI and moto_server pinned in .ci/sam-requirements.txt
+# into the gitignored virtual environment SAM_VENV (about 400 MB, a few minutes
+# the first time; reused while the pins do not change). sam-check runs, with no
+# AWS account: the README's Deploy block (sam validate --lint, sam build for
+# every config environment of samconfig.toml, sam deploy as far as moto's
+# CloudFormation goes), sam package against moto's S3, checks of every build,
+# and `sam <command> --help` for every sam command in the README. It ends with
+# what it proved and what it could not. See go doc ./internal/samcheck.
+
+SAM_VENV ?= $(CURDIR)/.build/sam-venv
+
+.PHONY: sam-install sam-check
+
+sam-install:
+	bash .ci/sam-install $(SAM_VENV)
+
+sam-check: sam-install
+	PATH="$(SAM_VENV)/bin:$$PATH" SAMCHECK=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSAM' ./internal/samcheck/
 
 ## ---- fuzzing and vulnerabilities (not part of make test) ----
 # make test runs every fuzz target's seeds; make fuzz fuzzes each target for
