@@ -5,12 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/version"
@@ -60,14 +61,47 @@ var defaultHTTP = &http.Client{
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-func (c *Client) httpClient() *http.Client {
+// httpClient returns the client for one Fetch: the configured (or
+// default) one that never follows redirects and, for tls_client_auth, a
+// transport of its own presenting cert; done releases that transport's
+// connections.
+func (c *Client) httpClient(cert *tls.Certificate) (hc *http.Client, done func(), err error) {
 	base := c.HTTP
 	if base == nil {
 		base = defaultHTTP
 	}
-	hc := *base
-	hc.CheckRedirect = noRedirect
-	return &hc
+	cp := *base
+	cp.CheckRedirect = noRedirect
+	if cert == nil {
+		return &cp, func() {}, nil
+	}
+	rt := cp.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return nil, nil, fmt.Errorf("tls_client_auth needs an *http.Transport to present the certificate, not %T", rt)
+	}
+	t = t.Clone()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.TLSClientConfig != nil {
+		cfg = t.TLSClientConfig.Clone()
+	}
+	cfg.Certificates = nil
+	// Always present the certificate, whatever CAs the server names: it may
+	// be self-signed or issued by a CA the server does not list.
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	t.TLSClientConfig = cfg
+	cp.Transport = t
+	return &cp, t.CloseIdleConnections, nil
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // transportRetryable: network trouble is transient; certificate problems
@@ -82,8 +116,19 @@ func transportRetryable(err error) bool {
 		return false
 	case errors.Is(err, context.Canceled):
 		return false
+	case certificateAlert(err):
+		return false
 	}
 	return true
+}
+
+// certificateAlert reports whether the server ended the TLS handshake with
+// a certificate alert (certificate required, bad, unknown CA, expired…):
+// the client certificate of tls_client_auth was refused, which a retry
+// does not change.
+func certificateAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil && strings.Contains(oe.Err.Error(), "certificate")
 }
 
 // describeTransportError drops the *url.Error wrapper, whose text repeats
@@ -98,10 +143,10 @@ func describeTransportError(err error) error {
 
 // once sends one request. It returns the Retry-After delay the server asked
 // for, if any.
-func (c *Client) once(ctx context.Context, hc *http.Client, r Request, body []byte, contentType string) (Token, time.Duration, *Error) {
+func (c *Client) once(ctx context.Context, hc *http.Client, r Request, enc encoded) (Token, time.Duration, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, orDur(c.RequestTimeout, DefaultRequestTimeout))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.TokenURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.TokenURL, bytes.NewReader(enc.body))
 	if err != nil {
 		return Token{}, 0, &Error{Err: fmt.Errorf("build request: %w", err)}
 	}
@@ -111,13 +156,17 @@ func (c *Client) once(ctx context.Context, hc *http.Client, r Request, body []by
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "application/json")
 	}
-	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Content-Type", enc.contentType)
+	if enc.authorization != "" {
+		req.Header.Set("Authorization", enc.authorization)
+	}
 	ua := c.UserAgent
 	if ua == "" {
 		ua = version.UserAgent("rotator")
 	}
 	req.Header.Set("User-Agent", ua)
 
+	sent := c.now()
 	resp, err := hc.Do(req)
 	if err != nil {
 		return Token{}, 0, &Error{Err: describeTransportError(err), Retryable: transportRetryable(err)}
@@ -136,7 +185,7 @@ func (c *Client) once(ctx context.Context, hc *http.Client, r Request, body []by
 		e.Code, e.Description = oauthError(data)
 		return Token{}, c.retryAfter(resp.Header.Get("Retry-After")), e
 	case status != http.StatusOK:
-		e := &Error{StatusCode: status}
+		e := &Error{StatusCode: status, Challenge: challengeScheme(resp.Header.Get("WWW-Authenticate"))}
 		e.Code, e.Description = oauthError(data)
 		return Token{}, 0, e
 	}
@@ -146,39 +195,11 @@ func (c *Client) once(ctx context.Context, hc *http.Client, r Request, body []by
 	if int64(len(data)) > limit {
 		return Token{}, 0, &Error{StatusCode: status, Err: fmt.Errorf("%w: body exceeds %d bytes", ErrInvalidResponse, limit)}
 	}
-	tok, verr := c.parseToken(data, resp.Header.Get("Content-Type"))
+	tok, verr := c.parseToken(data, resp.Header.Get("Content-Type"), sent, r.DefaultLifetime)
 	if verr != nil {
 		return Token{}, 0, &Error{StatusCode: status, Err: verr}
 	}
 	return tok, 0, nil
-}
-
-func encodeBody(r Request) ([]byte, string, error) {
-	fields := map[string]string{}
-	for k, v := range r.Params {
-		fields[k] = v
-	}
-	fields["grant_type"] = "client_credentials"
-	fields["client_id"] = r.ClientID
-	fields["client_secret"] = r.ClientSecret
-	if r.Audience != "" {
-		fields["audience"] = r.Audience
-	}
-	if r.Scope != "" {
-		fields["scope"] = r.Scope
-	}
-	if r.Form {
-		v := url.Values{}
-		for k, val := range fields {
-			v.Set(k, val)
-		}
-		return []byte(v.Encode()), "application/x-www-form-urlencoded", nil
-	}
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return nil, "", fmt.Errorf("encode body: %w", err)
-	}
-	return b, "application/json", nil
 }
 
 func truncate(s string, n int) string {

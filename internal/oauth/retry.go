@@ -20,20 +20,28 @@ func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
 	if err := urlpolicy.Check(r.TokenURL); err != nil {
 		return Token{}, &Error{Err: fmt.Errorf("%w: %v", ErrInsecureURL, err)}
 	}
-	body, contentType, err := encodeBody(r)
+	if err := r.check(); err != nil {
+		return Token{}, &Error{Err: err}
+	}
+	hc, done, err := c.httpClient(r.Certificate)
 	if err != nil {
 		return Token{}, &Error{Err: err}
 	}
-	hc := c.httpClient()
+	defer done()
 	maxAttempts := orInt(c.MaxAttempts, DefaultMaxAttempts)
 	var last *Error
 	for attempt := 1; ; attempt++ {
-		tok, retryAfter, ferr := c.once(ctx, hc, r, body, contentType)
+		enc, err := c.encode(r)
+		if err != nil {
+			return Token{}, &Error{Err: err, Attempts: attempt - 1}
+		}
+		tok, retryAfter, ferr := c.once(ctx, hc, r, enc)
 		if ferr == nil {
 			return tok, nil
 		}
 		ferr.Attempts = attempt
-		ferr.redact(r.ClientSecret)
+		ferr.Auth, ferr.Body = string(r.auth()), r.body()
+		ferr.redact(enc.secrets(r)...)
 		last = ferr
 		if !ferr.Retryable || attempt >= maxAttempts || ctx.Err() != nil {
 			return Token{}, last

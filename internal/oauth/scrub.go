@@ -16,17 +16,24 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// redact removes the client secret, whole or any piece of it, from
+// redact removes the secrets (the client secret, the Basic credentials, the
+// client assertion), whole or any piece of them, from
 // everything the endpoint sent back (error code, description, and the
 // Location, Content-Type, token_type or expires_in an error quotes), then
 // shortens the code and description. An endpoint that echoes the secret
 // cannot put it into an error.
-func (e *Error) redact(secret string) {
-	e.Code = truncate(scrub(e.Code, secret), 64)
-	e.Description = truncate(scrub(e.Description, secret), 200)
+func (e *Error) redact(secrets ...string) {
+	all := func(s string) string {
+		for _, secret := range secrets {
+			s = scrub(s, secret)
+		}
+		return s
+	}
+	e.Code = truncate(all(e.Code), 64)
+	e.Description = truncate(all(e.Description), 200)
 	if e.Err != nil {
-		if msg := e.Err.Error(); scrub(msg, secret) != msg {
-			e.Err = &scrubbed{msg: scrub(msg, secret), err: e.Err}
+		if msg := e.Err.Error(); all(msg) != msg {
+			e.Err = &scrubbed{msg: all(msg), err: e.Err}
 		}
 	}
 }
