@@ -98,12 +98,16 @@ func (e *Error) hint() string {
 			b.WriteString(": try the profile field auth: client_secret_basic")
 		}
 	}
-	switch {
-	case e.Body == string(profile.BodyJSON) && (e.Code == "unsupported_grant_type" || e.Code == "invalid_request" || e.StatusCode == http.StatusUnsupportedMediaType):
+	bodyHint := e.Body == string(profile.BodyJSON) &&
+		(e.Code == "unsupported_grant_type" || e.Code == "invalid_request" || e.StatusCode == http.StatusUnsupportedMediaType)
+	authHint := e.Code == "invalid_client" || e.Code == "unauthorized_client" || e.StatusCode == http.StatusUnauthorized
+	if bodyHint {
 		b.WriteString("; most token endpoints read only form bodies (RFC 6749): try the profile field body: form")
-	case e.Code == "invalid_client" || e.Code == "unauthorized_client" || e.StatusCode == http.StatusUnauthorized:
+	}
+	if authHint {
 		fmt.Fprintf(&b, "; if the credentials are right, the endpoint may expect another client authentication: set the profile field auth (%s) or body (json, form)", otherAuths(e.Auth))
-	default:
+	}
+	if !bodyHint && !authHint {
 		fmt.Fprintf(&b, "; the profile fields auth (%s) and body (json, form) change them", otherAuths(e.Auth))
 	}
 	return b.String()

@@ -92,9 +92,10 @@ type CA struct {
 	mu   sync.Mutex
 }
 
-// NewCA creates a CA valid from an hour ago for a day.
+// NewCA creates a CA with a key of its own, valid from an hour ago for a
+// day.
 func NewCA() *CA {
-	key := ECKey().Signer
+	key := NewECKey().Signer
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "oauthtest CA"},
