@@ -6,7 +6,8 @@
 //	client_secret_post, client_secret_basic:
 //	  {"client_id": "…", "client_secret": "…"}
 //	private_key_jwt:
-//	  {"client_id": "…", "private_key": "<PEM>", "key_id": "…", "algorithm": "RS256"}
+//	  {"client_id": "…", "private_key": "<PEM>", "key_id": "…", "algorithm": "RS256",
+//	   "certificate": "<PEM>"}
 //	tls_client_auth:
 //	  {"client_id": "…", "certificate": "<PEM>", "private_key": "<PEM>"}
 //
@@ -14,7 +15,9 @@
 // PKCS#1 (RSA) or SEC1 (EC) private key: RSA of at least 2048 bits, or ECDSA
 // P-256. key_id (optional) becomes the client assertion's kid. algorithm
 // (optional) is RS256 (the default for RSA keys), PS256 (RSA) or ES256 (the
-// only one for P-256 keys). certificate is the client's PEM certificate,
+// only one for P-256 keys). For private_key_jwt, certificate is optional:
+// its thumbprints go into the assertion header (x5t, x5t#S256), which
+// Microsoft Entra ID requires. certificate is the client's PEM certificate,
 // optionally followed by its chain; its public key must match private_key
 // and it must be valid now. Parse checks all of this before any request;
 // Credentials.Check says whether a secret has what an auth method needs.

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -13,12 +14,15 @@ import (
 	"time"
 )
 
-// AssertionLifetime is how long a client assertion is valid (its exp).
-const AssertionLifetime = 5 * time.Minute
+// AssertionLifetime is how long a client assertion is valid (its exp):
+// short, as RFC 7523 asks, and within Auth0's 5-minute maximum.
+const AssertionLifetime = 2 * time.Minute
 
 // assertion signs a private_key_jwt client assertion (RFC 7523 section 3):
 // iss = sub = client id, aud = the token URL unless the request names
-// another, a random jti, iat and nbf now, exp AssertionLifetime later.
+// another, a random jti, iat and nbf now, exp AssertionLifetime later; the
+// header has kid when the secret has key_id, and x5t and x5t#S256 when it
+// has a certificate.
 func (c *Client) assertion(r Request) (string, error) {
 	alg := r.Algorithm
 	switch r.Key.(type) {
@@ -36,6 +40,13 @@ func (c *Client) assertion(r Request) (string, error) {
 	header := map[string]string{"alg": alg, "typ": "JWT"}
 	if r.KeyID != "" {
 		header["kid"] = r.KeyID
+	}
+	if r.Certificate != nil && len(r.Certificate.Certificate) > 0 {
+		// The certificate's thumbprints, which Microsoft Entra ID uses
+		// instead of kid to find the key (RFC 7515 sections 4.1.7 and 4.1.8).
+		der := r.Certificate.Certificate[0]
+		s1, s256 := sha1.Sum(der), sha256.Sum256(der)
+		header["x5t"], header["x5t#S256"] = b64(s1[:]), b64(s256[:])
 	}
 	aud := r.AssertionAudience
 	if aud == "" {

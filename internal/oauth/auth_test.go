@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
@@ -342,5 +343,38 @@ func TestJWTExpCountsFromSend(t *testing.T) {
 	tok, err := c.Fetch(context.Background(), Request{TokenURL: srv.URL, ClientID: "c", ClientSecret: "s"})
 	if err != nil || tok.ExpiresIn != time.Hour {
 		t.Fatalf("Fetch = %v, %v; want a lifetime of 1h counted from the send", tok, err)
+	}
+}
+
+// TestAssertionThumbprints: a private_key_jwt secret with a certificate
+// (Microsoft Entra ID's certificate credentials) puts the certificate's
+// SHA-1 and SHA-256 thumbprints into the assertion header, and does not
+// present the certificate in TLS.
+func TestAssertionThumbprints(t *testing.T) {
+	ca, key := oauthtest.NewCA(), oauthtest.RSAKey()
+	creds, err := clientcred.Parse("clients/entra", []byte(fmt.Sprintf(`{"client_id":"app-id","private_key":%q,"certificate":%q,"algorithm":"PS256"}`, key.PEM, ca.ClientCert("app", key))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	srv := httptest.NewUnstartedServer(rec)
+	srv.TLS = ca.ServerTLS() // asks for a client certificate, does not require one
+	srv.StartTLS()
+	defer srv.Close()
+	p := profile.Profile{TokenURL: srv.URL, Auth: profile.AuthPrivateKeyJWT, Body: profile.BodyForm, Scope: "api://app/.default"}
+	c := newClient(&sleeps{})
+	c.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}}
+	if _, err := c.Fetch(context.Background(), NewRequest(p, creds)); err != nil {
+		t.Fatalf("Fetch = %v", err)
+	}
+	s := rec.requests()[0]
+	h, _ := verifyAssertion(t, s.field("client_assertion"), key.Public())
+	der := creds.Certificate().Certificate[0]
+	s1, s256 := sha1.Sum(der), sha256.Sum256(der)
+	if h["x5t"] != b64(s1[:]) || h["x5t#S256"] != b64(s256[:]) || h["alg"] != "PS256" {
+		t.Errorf("header = %v; want PS256 with x5t %s and x5t#S256 %s", h, b64(s1[:]), b64(s256[:]))
+	}
+	if s.peer != "" {
+		t.Errorf("the certificate was presented in TLS (%s); want it only in the header", s.peer)
 	}
 }

@@ -11,8 +11,9 @@
 //   - private_key_jwt: client_assertion_type and a client_assertion signed
 //     with RS256, PS256 or ES256 (RFC 7523 section 2.2): iss = sub = client
 //     id, aud = the token URL (or the profile's assertion_audience), a
-//     unique jti, iat, nbf and an exp 5 minutes on, kid when the secret has
-//     key_id; a new assertion for every attempt;
+//     unique jti, iat, nbf and an exp 2 minutes on, kid when the secret has
+//     key_id, x5t and x5t#S256 (as Microsoft Entra ID wants) when it has a
+//     certificate; a new assertion for every attempt;
 //   - tls_client_auth: the client certificate in the TLS handshake and
 //     client_id in the body (RFC 8705 section 2.1); https only.
 //
@@ -85,7 +86,8 @@ type Request struct {
 	Algorithm string
 	// AssertionAudience is the assertion's aud; empty means TokenURL.
 	AssertionAudience string
-	// Certificate is presented in the TLS handshake (tls_client_auth).
+	// Certificate is presented in the TLS handshake (tls_client_auth); for
+	// private_key_jwt its thumbprints go into the assertion's header.
 	Certificate *tls.Certificate
 	// DefaultLifetime is the lifetime of a token whose answer has neither
 	// expires_in nor a JWT exp; 0 refuses such an answer.

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/urlpolicy"
 )
 
@@ -23,7 +25,11 @@ func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
 	if err := r.check(); err != nil {
 		return Token{}, &Error{Err: err}
 	}
-	hc, done, err := c.httpClient(r.Certificate)
+	var tlsCert *tls.Certificate // presented in TLS only for tls_client_auth
+	if r.auth() == profile.AuthTLSClientAuth {
+		tlsCert = r.Certificate
+	}
+	hc, done, err := c.httpClient(tlsCert)
 	if err != nil {
 		return Token{}, &Error{Err: err}
 	}
