@@ -3,7 +3,9 @@
 // partner API that accepts only the tokens it issued. Tests, benchmarks and
 // the local demo use it.
 //
-// Each Provider validates requests as the real one documents: AVIV's
+// Each Provider validates requests as the real one documents (Examples adds
+// Cognito with client_secret_basic, Okta with private_key_jwt and
+// Salesforce without expires_in): AVIV's
 // endpoints require the right audience (and intermediary_id for CaaS),
 // Pliant requires its audience, the partner API requires
 // Accept: application/json. Every provider rejects unknown clients with 401
@@ -15,6 +17,7 @@
 package oauthtest
 
 import (
+	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -51,6 +54,16 @@ type Provider struct {
 	ExpiresIn int
 	// ExpiresInString sends expires_in as a JSON string.
 	ExpiresInString bool
+	// Auth is the client authentication required: AuthPost (empty),
+	// AuthBasic or AuthJWT. Any other method gets 401 invalid_client.
+	Auth string
+	// FormOnly refuses JSON bodies (400 unsupported_grant_type, as
+	// servers that read only forms see no grant_type).
+	FormOnly bool
+	// JWTTokens issues JWT-shaped access tokens carrying exp.
+	JWTTokens bool
+	// NoExpiresIn leaves expires_in out of answers (Salesforce).
+	NoExpiresIn bool
 }
 
 // The providers of ../shared/providers, as Provider values.
@@ -116,8 +129,12 @@ type Server struct {
 	providers map[string]Provider
 	latency   atomic.Int64 // time.Duration
 
+	signingKey []byte
+
 	mu       sync.Mutex
 	clients  map[string]string
+	keys     map[string]crypto.PublicKey
+	jtis     map[string]bool
 	faults   []Fault
 	requests []Recorded
 	issued   map[string]*Issued
@@ -129,7 +146,8 @@ func NewServer(providers ...Provider) *Server {
 	if len(providers) == 0 {
 		providers = Providers()
 	}
-	s := &Server{providers: map[string]Provider{}, clients: map[string]string{}, issued: map[string]*Issued{}}
+	s := &Server{providers: map[string]Provider{}, clients: map[string]string{}, issued: map[string]*Issued{},
+		keys: map[string]crypto.PublicKey{}, jtis: map[string]bool{}, signingKey: []byte(newToken("key"))}
 	mux := http.NewServeMux()
 	for _, p := range providers {
 		s.providers[p.Name] = p
@@ -266,7 +284,7 @@ func (s *Server) token(p Provider, w http.ResponseWriter, r *http.Request) {
 	}
 	rec := Recorded{Provider: p.Name, ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent")}
 	f, faulted := s.takeFault(p.Name)
-	status, body := s.answer(p, r, &rec, !faulted)
+	status, body := s.answer(p, w, r, &rec, !faulted)
 	if faulted {
 		if f.Delay > 0 {
 			select {
@@ -311,7 +329,7 @@ func oauthErr(code, desc string) []byte {
 
 // answer validates the request as the provider would and issues a token.
 // A token is issued only when issue is true (no fault replaces the answer).
-func (s *Server) answer(p Provider, r *http.Request, rec *Recorded, issue bool) (int, []byte) {
+func (s *Server) answer(p Provider, w http.ResponseWriter, r *http.Request, rec *Recorded, issue bool) (int, []byte) {
 	if r.Method != http.MethodPost {
 		return http.StatusMethodNotAllowed, oauthErr("invalid_request", "POST required")
 	}
@@ -325,13 +343,15 @@ func (s *Server) answer(p Provider, r *http.Request, rec *Recorded, issue bool) 
 	if err != nil {
 		return http.StatusBadRequest, oauthErr("invalid_request", err.Error())
 	}
-	rec.ClientID = fields["client_id"]
+	if p.FormOnly && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return http.StatusBadRequest, oauthErr("unsupported_grant_type", "grant_type is missing (this endpoint reads form bodies)")
+	}
 	rec.Audience = fields["audience"]
 	rec.Scope = fields["scope"]
 	rec.Params = map[string]string{}
 	for k, v := range fields {
 		switch k {
-		case "client_id", "client_secret", "audience", "scope", "grant_type":
+		case "client_id", "client_secret", "audience", "scope", "grant_type", "client_assertion", "client_assertion_type":
 		default:
 			rec.Params[k] = v
 		}
@@ -339,10 +359,7 @@ func (s *Server) answer(p Provider, r *http.Request, rec *Recorded, issue bool) 
 	if fields["grant_type"] != "client_credentials" {
 		return http.StatusBadRequest, oauthErr("unsupported_grant_type", "grant_type must be client_credentials")
 	}
-	s.mu.Lock()
-	secret, known := s.clients[fields["client_id"]]
-	s.mu.Unlock()
-	rec.SecretOK = known && secret == fields["client_secret"]
+	rec.ClientID, rec.SecretOK = s.authenticate(p, r, fields, w)
 	if !rec.SecretOK {
 		return http.StatusUnauthorized, oauthErr("invalid_client", "Unauthorized")
 	}
@@ -357,17 +374,26 @@ func (s *Server) answer(p Provider, r *http.Request, rec *Recorded, issue bool) 
 	if !issue {
 		return http.StatusOK, nil
 	}
-	tok := newToken(p.Name)
 	now := s.now()
-	s.mu.Lock()
-	s.issued[tok] = &Issued{Token: tok, Provider: p.Name, ClientID: fields["client_id"], Audience: fields["audience"], Params: rec.Params,
-		IssuedAt: now, ExpiresAt: now.Add(time.Duration(p.ExpiresIn) * time.Second)}
-	s.mu.Unlock()
-	var exp any = p.ExpiresIn
-	if p.ExpiresInString {
-		exp = fmt.Sprint(p.ExpiresIn)
+	expires := now.Add(time.Duration(p.ExpiresIn) * time.Second)
+	tok := newToken(p.Name)
+	if p.JWTTokens {
+		tok = s.jwtToken(p.Name, expires)
 	}
-	b, _ := json.Marshal(map[string]any{"access_token": tok, "expires_in": exp, "token_type": "Bearer"})
+	s.mu.Lock()
+	s.issued[tok] = &Issued{Token: tok, Provider: p.Name, ClientID: rec.ClientID, Audience: fields["audience"], Params: rec.Params,
+		IssuedAt: now, ExpiresAt: expires}
+	s.mu.Unlock()
+	answer := map[string]any{"access_token": tok, "token_type": "Bearer"}
+	switch {
+	case p.NoExpiresIn:
+		answer["issued_at"] = fmt.Sprint(now.UnixMilli())
+	case p.ExpiresInString:
+		answer["expires_in"] = fmt.Sprint(p.ExpiresIn)
+	default:
+		answer["expires_in"] = p.ExpiresIn
+	}
+	b, _ := json.Marshal(answer)
 	return http.StatusOK, b
 }
 
