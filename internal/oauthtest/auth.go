@@ -36,7 +36,7 @@ var (
 	OktaCustom = Provider{Name: "okta-default", Path: "/oauth2/default/v1/token", ExpiresIn: 3600, Auth: AuthBasic, FormOnly: true, JWTTokens: true}
 	// Salesforce answers client credentials without expires_in, with an
 	// opaque token.
-	Salesforce = Provider{Name: "salesforce", Path: "/services/oauth2/token", ExpiresIn: 7200, FormOnly: true, NoExpiresIn: true}
+	Salesforce = Provider{Name: "sfdc", Path: "/services/oauth2/token", ExpiresIn: 7200, FormOnly: true, NoExpiresIn: true}
 )
 
 // Examples returns Cognito, Okta, OktaCustom and Salesforce.
