@@ -21,7 +21,7 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 )
 
-const fositeSecret = "fosite-secret-7f3a9c1e5b"
+const fositeSecret = "Jd4Ns8Hq2Vx6Kw1Ry5Pm" // nothing else in the logs shares 8 bytes with it
 
 // fositeServer is an ory/fosite token endpoint issuing JWT access tokens
 // that live an hour, with one client per authentication method.

@@ -16,7 +16,7 @@ import (
 
 const (
 	goOAuth2ID     = "go-oauth2-client"
-	goOAuth2Secret = "go-oauth2-secret-4e8d2b6a"
+	goOAuth2Secret = "Zq7Wm3Xk9Rv2Lp5Tn8Bc"
 )
 
 // newGoOAuth2 starts a github.com/go-oauth2/oauth2/v4 token endpoint with
