@@ -48,29 +48,19 @@ func TestBootstrapStoresTokens(t *testing.T) {
 		"go-oauth2/any": {"client_id": goOAuth2ID, "client_secret": goOAuth2Secret},
 		"mtls/client":   {"client_id": "mtls-client", "certificate": ca.ClientCert("mtls-client", ecKey), "private_key": ecKey.PEM},
 	}
-	for id, s := range secrets {
-		b, _ := json.Marshal(s)
-		if err := moto.PutSecret(context.Background(), id, string(b)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	type entry struct{ name, url, secret, extra, expiry string }
+	putSecrets(t, moto, secrets)
 	profiles := []entry{
-		{"fosite-basic", fs.TokenURL, "fosite/basic", "auth: client_secret_basic\n    scope: orders.read", "about 1h"},
-		{"fosite-post", fs.TokenURL, "fosite/post", "body: form", "about 1h"},
-		{"fosite-rs256", fs.TokenURL, "fosite/rs256", "auth: private_key_jwt", "about 1h"},
-		{"fosite-ps256", fs.TokenURL, "fosite/ps256", "auth: private_key_jwt", "about 1h"},
-		{"fosite-es256", fs.TokenURL, "fosite/es256", "auth: private_key_jwt", "about 1h"},
-		{"fosite-no-expires-in", noExp.TokenURL, "fosite/basic", "auth: client_secret_basic", "about 1h"},
-		{"go-oauth2-basic", basicSrv, "go-oauth2/any", "auth: client_secret_basic", "about 1h"},
-		{"go-oauth2-post", formSrv, "go-oauth2/any", "body: form", "about 1h"},
-		{"mtls", mtls.URL + "/token", "mtls/client", "auth: tls_client_auth", "about 1h"},
+		{"fosite-basic", fs.TokenURL, "fosite/basic", "auth: client_secret_basic\n    scope: orders.read"},
+		{"fosite-post", fs.TokenURL, "fosite/post", "body: form"},
+		{"fosite-rs256", fs.TokenURL, "fosite/rs256", "auth: private_key_jwt"},
+		{"fosite-ps256", fs.TokenURL, "fosite/ps256", "auth: private_key_jwt"},
+		{"fosite-es256", fs.TokenURL, "fosite/es256", "auth: private_key_jwt"},
+		{"fosite-no-expires-in", noExp.TokenURL, "fosite/basic", "auth: client_secret_basic"},
+		{"go-oauth2-basic", basicSrv, "go-oauth2/any", "auth: client_secret_basic"},
+		{"go-oauth2-post", formSrv, "go-oauth2/any", "body: form"},
+		{"mtls", mtls.URL + "/token", "mtls/client", "auth: tls_client_auth"},
 	}
-	var doc strings.Builder
-	doc.WriteString("profiles:\n")
-	for _, p := range profiles {
-		fmt.Fprintf(&doc, "  - name: %s\n    token_url: %s\n    secret_id: %s\n    %s\n", p.name, p.url, p.secret, p.extra)
-	}
+	doc := document(profiles)
 	root := t.TempDir()
 	caFile := filepath.Join(root, "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o600); err != nil {
@@ -81,7 +71,7 @@ func TestBootstrapStoresTokens(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(root, "profiles"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(root, "profiles", "conformance.yaml"), []byte(doc.String()+extra), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(root, "profiles", "conformance.yaml"), []byte(doc+extra), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,26 +99,7 @@ func TestBootstrapStoresTokens(t *testing.T) {
 	if ferr != nil || len(sum.Refreshed) != len(profiles) {
 		t.Fatalf("first run = %+v, %v; want all %d profiles refreshed", sum, ferr, len(profiles))
 	}
-	cfg, err := moto.AWSConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := ssm.NewFromConfig(cfg)
-	var tokens []string
-	for _, p := range profiles {
-		out, err := client.GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String(tokenrecord.ParameterName("", p.name)), WithDecryption: aws.Bool(true)})
-		if err != nil {
-			t.Fatalf("%s: %v", p.name, err)
-		}
-		rec, err := tokenrecord.Parse([]byte(aws.ToString(out.Parameter.Value)))
-		if err != nil {
-			t.Fatalf("%s: %v", p.name, err)
-		}
-		if life := rec.ExpiresAt.Sub(rec.IssuedAt); life > time.Hour || life < 58*time.Minute {
-			t.Errorf("%s: stored lifetime %v; want about 1h", p.name, life)
-		}
-		tokens = append(tokens, rec.AccessToken)
-	}
+	tokens := storedTokens(t, moto, names(profiles))
 	if sum, ferr := invoke(); ferr != nil || len(sum.Skipped) != len(profiles) {
 		t.Errorf("second run = %+v, %v; want every profile skipped", sum, ferr)
 	}
@@ -154,6 +125,63 @@ func TestBootstrapStoresTokens(t *testing.T) {
 			t.Errorf("log line holds %q: %s", piece, l)
 		}
 	}
+}
+
+// entry is one profile of the conformance document.
+type entry struct{ name, url, secret, extra string }
+
+func document(ps []entry) string {
+	var doc strings.Builder
+	doc.WriteString("profiles:\n")
+	for _, p := range ps {
+		fmt.Fprintf(&doc, "  - name: %s\n    token_url: %s\n    secret_id: %s\n    %s\n", p.name, p.url, p.secret, p.extra)
+	}
+	return doc.String()
+}
+
+func names(ps []entry) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.name
+	}
+	return out
+}
+
+func putSecrets(t *testing.T, moto *mototest.Server, secrets map[string]map[string]string) {
+	t.Helper()
+	for id, s := range secrets {
+		b, _ := json.Marshal(s)
+		if err := moto.PutSecret(context.Background(), id, string(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// storedTokens reads each profile's record from SSM, checks that it lives
+// about the hour the servers give, and returns the tokens.
+func storedTokens(t *testing.T, moto *mototest.Server, profiles []string) []string {
+	t.Helper()
+	cfg, err := moto.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := ssm.NewFromConfig(cfg)
+	var tokens []string
+	for _, name := range profiles {
+		out, err := client.GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String(tokenrecord.ParameterName("", name)), WithDecryption: aws.Bool(true)})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		rec, err := tokenrecord.Parse([]byte(aws.ToString(out.Parameter.Value)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if life := rec.ExpiresAt.Sub(rec.IssuedAt); life > time.Hour || life < 58*time.Minute {
+			t.Errorf("%s: stored lifetime %v; want about 1h", name, life)
+		}
+		tokens = append(tokens, rec.AccessToken)
+	}
+	return tokens
 }
 
 func pemBody(s string) string {
