@@ -19,10 +19,19 @@
 //	                                      #   private_key_jwt | tls_client_auth
 //	    default_lifetime: 1h              # only when the answer has no expires_in and no JWT exp
 //
-// Auth names the client authentication of RFC 7591 (see Auth). Body is json
-// or form; it defaults to json for client_secret_post (today's partners,
+// Fields: name, token_url, secret_id (required); audience, scope, params,
+// headers; body (json or form); auth (RFC 7591 names, see Auth; the
+// credentials secret it needs is described in package clientcred);
+// assertion_audience (private_key_jwt only: the assertion's aud when the
+// provider wants another than the token URL, such as Auth0's tenant URL);
+// default_lifetime (a Go duration, used only when an answer has neither
+// expires_in nor a JWT access token with exp, such as Salesforce's);
+// refresh_before (default 15m); parameter.
+//
+// body defaults to json for client_secret_post (today's partners,
 // Auth0-style) and to form for every other method, which RFC 6749, RFC 7523
-// and RFC 8705 define only with form bodies.
+// and RFC 8705 define only with form bodies. A profile may not set an
+// Authorization header: auth: client_secret_basic sends one.
 //
 // An invalid document is refused as a whole: Parse returns no profiles and
 // an error listing every problem, each naming the profile and the field.
