@@ -45,7 +45,13 @@ func newFosite(t *testing.T) *fositeServer {
 		TokenURL:            fs.TokenURL,
 		GlobalSecret:        []byte("conformance-global-secret-32byte"),
 		HashCost:            bcrypt.MinCost,
+		// Set what fosite's getters would otherwise set lazily, racing
+		// when the rotator sends requests concurrently.
+		ScopeStrategy:            fosite.WildcardScopeStrategy,
+		AudienceMatchingStrategy: fosite.DefaultAudienceMatchingStrategy,
+		JWKSFetcherStrategy:      fosite.NewDefaultJWKSFetcherStrategy(),
 	}
+	config.ClientSecretsHasher = &fosite.BCrypt{Config: config}
 	hash, err := bcrypt.GenerateFromPassword([]byte(fositeSecret), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
