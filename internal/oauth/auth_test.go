@@ -267,8 +267,8 @@ func TestCredentialsCheckedBeforeAnyRequest(t *testing.T) {
 			r := tt.req
 			r.TokenURL, r.ClientID = srv.URL, "cid"
 			_, err := newClient(&sleeps{}).Fetch(context.Background(), r)
-			if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Fetch = %v; want ErrCredentials saying %q", err, tt.want)
+			if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "nothing was sent") {
+				t.Errorf("Fetch = %v; want ErrCredentials saying %q and that nothing was sent", err, tt.want)
 			}
 		})
 	}

@@ -49,7 +49,11 @@ func (e *Error) Error() string {
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
-	fmt.Fprintf(&b, " after %d attempt(s)", e.Attempts)
+	if e.Attempts == 0 {
+		b.WriteString(" (nothing was sent)")
+	} else {
+		fmt.Fprintf(&b, " after %d attempt(s)", e.Attempts)
+	}
 	b.WriteString(e.hint())
 	return b.String()
 }
