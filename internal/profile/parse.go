@@ -111,7 +111,7 @@ func (c *checker) profile(i int, rp rawProfile) Profile {
 	c.checkHeaders(rp.Headers, p.Headers)
 	p.Auth = c.auth(rp.Auth)
 	p.Body = c.body(rp.Body, p.Auth)
-	c.checkAssertionAudience(p)
+	c.checkAuthFields(p)
 	p.RefreshBefore = c.duration("refresh_before", rp.RefreshBefore, DefaultRefreshBefore, "15m or 1h")
 	p.DefaultLifetime = c.duration("default_lifetime", rp.DefaultLifetime, 0, "1h or 24h")
 	p.Parameter = c.parameter(rp.Parameter)
@@ -198,12 +198,13 @@ func (c *checker) body(raw string, auth Auth) Body {
 	}
 }
 
-func (c *checker) checkAssertionAudience(p Profile) {
-	if p.AssertionAudience == "" {
-		return
-	}
-	if p.Auth != AuthPrivateKeyJWT {
+// checkAuthFields checks the fields that depend on auth.
+func (c *checker) checkAuthFields(p Profile) {
+	if p.AssertionAudience != "" && p.Auth != AuthPrivateKeyJWT {
 		c.add("assertion_audience", "applies only to auth: private_key_jwt (this profile uses %s)", p.Auth)
+	}
+	if p.Auth == AuthTLSClientAuth && strings.HasPrefix(strings.ToLower(p.TokenURL), "http:") {
+		c.add("auth", "tls_client_auth presents the client certificate in TLS, so token_url must be https")
 	}
 }
 

@@ -103,6 +103,7 @@ func TestParseInvalid(t *testing.T) {
 		{"basic as a header", "profiles:\n" + base + "    headers: {Authorization: Basic pa55w0rd}\n", []string{"headers.Authorization", "auth: client_secret_basic"}},
 		{"reserved assertion param", "profiles:\n" + base + "    params: {client_assertion: x}\n", []string{"params.client_assertion", "may not be overridden"}},
 		{"assertion_audience without private_key_jwt", "profiles:\n" + base + "    assertion_audience: https://a.example/\n", []string{"field assertion_audience", "private_key_jwt", "client_secret_post"}},
+		{"mtls over http", "profiles:\n  - name: p\n    token_url: http://127.0.0.1:8080/t\n    secret_id: s\n    auth: tls_client_auth\n", []string{`profile "p"`, "field auth", "must be https"}},
 		{"bad default_lifetime", "profiles:\n" + base + "    default_lifetime: a day\n", []string{"field default_lifetime", "not a duration such as 1h"}},
 		{"negative default_lifetime", "profiles:\n" + base + "    default_lifetime: -1h\n", []string{"field default_lifetime", "positive"}},
 	}
