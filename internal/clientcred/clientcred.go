@@ -1,17 +1,40 @@
 // Package clientcred reads OAuth client credentials from AWS Secrets
 // Manager.
 //
-// The secret's SecretString is JSON: {"client_id": "…", "client_secret": "…"},
-// both required and non-empty. Errors name the secret and the problem (not
-// found, access denied, binary secret, malformed JSON, a missing field) and
-// never contain any part of the secret's value. Credentials' String, GoString
-// and LogValue redact the client secret.
+// The secret's SecretString is JSON, by the profile's auth method:
+//
+//	client_secret_post, client_secret_basic:
+//	  {"client_id": "…", "client_secret": "…"}
+//	private_key_jwt:
+//	  {"client_id": "…", "private_key": "<PEM>", "key_id": "…", "algorithm": "RS256",
+//	   "certificate": "<PEM>"}
+//	tls_client_auth:
+//	  {"client_id": "…", "certificate": "<PEM>", "private_key": "<PEM>"}
+//
+// client_id is always required. private_key is a PEM block holding a PKCS#8,
+// PKCS#1 (RSA) or SEC1 (EC) private key: RSA of at least 2048 bits, or ECDSA
+// P-256. key_id (optional) becomes the client assertion's kid. algorithm
+// (optional) is RS256 (the default for RSA keys), PS256 (RSA) or ES256 (the
+// only one for P-256 keys). For private_key_jwt, certificate is optional:
+// its thumbprints go into the assertion header (x5t, x5t#S256), which
+// Microsoft Entra ID requires. certificate is the client's PEM certificate,
+// optionally followed by its chain; its public key must match private_key
+// and it must be valid now. Parse checks all of this before any request;
+// Credentials.Check says whether a secret has what an auth method needs.
+//
+// Errors name the secret and the field and the problem (not found, access
+// denied, binary secret, malformed JSON, a missing field, a key that does
+// not parse or match, an expired certificate) and never contain any part of
+// the secret's value. Credentials' String, GoString and LogValue redact the
+// client secret and the private key.
 //
 // A Reader is safe for concurrent use if its API is.
 package clientcred
 
 import (
 	"context"
+	"crypto"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,21 +58,53 @@ var _ SecretsAPI = (*secretsmanager.Client)(nil)
 
 // Credentials is one OAuth client.
 type Credentials struct {
-	ClientID     string `json:"client_id"`
+	// SecretID names the secret the credentials came from (for errors).
+	SecretID string `json:"-"`
+	// ClientID is the OAuth client_id.
+	ClientID string `json:"client_id"`
+	// ClientSecret is the client_secret (client_secret_post and _basic).
 	ClientSecret string `json:"client_secret"`
+	// KeyID is the key's id, sent as the client assertion's kid.
+	KeyID string `json:"key_id"`
+	// Algorithm is the client assertion's signing algorithm: RS256, PS256
+	// or ES256 (set by Parse from the key when the secret names none).
+	Algorithm string `json:"algorithm"`
+
+	// privateKey and certificate are the PEM fields, kept only until
+	// parsed.
+	privateKey  string
+	certificate string
+	key         crypto.Signer
+	cert        *tls.Certificate
 }
 
-// String shows the client id and hides the secret.
+// Signer returns the parsed private key, or nil when the secret has none.
+func (c Credentials) Signer() crypto.Signer { return c.key }
+
+// Certificate returns the client certificate with its private key, for
+// the TLS handshake, or nil when the secret has none.
+func (c Credentials) Certificate() *tls.Certificate { return c.cert }
+
+// String shows the client id and hides the secret and the key.
 func (c Credentials) String() string {
-	return fmt.Sprintf("clientcred.Credentials{client_id=%q client_secret=%s}", c.ClientID, tokenrecord.Redacted(c.ClientSecret))
+	return fmt.Sprintf("clientcred.Credentials{client_id=%q client_secret=%s private_key=%s key_id=%q certificate=%t}",
+		c.ClientID, tokenrecord.Redacted(c.ClientSecret), redactedKey(c.key), c.KeyID, c.cert != nil)
 }
 
 // GoString is String, so %#v does not print the secret either.
 func (c Credentials) GoString() string { return c.String() }
 
-// LogValue implements slog.LogValuer without the secret.
+// LogValue implements slog.LogValuer without the secret or the key.
 func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("client_id", c.ClientID), slog.String("client_secret", tokenrecord.Redacted(c.ClientSecret)))
+	return slog.GroupValue(slog.String("client_id", c.ClientID), slog.String("client_secret", tokenrecord.Redacted(c.ClientSecret)),
+		slog.String("private_key", redactedKey(c.key)), slog.String("key_id", c.KeyID), slog.Bool("certificate", c.cert != nil))
+}
+
+func redactedKey(k crypto.Signer) string {
+	if k == nil {
+		return `""`
+	}
+	return "[redacted]"
 }
 
 // Sentinel errors, matched with errors.Is.
@@ -79,21 +134,72 @@ func (r *Reader) Get(ctx context.Context, secretID string) (Credentials, error) 
 	return Parse(secretID, []byte(*out.SecretString))
 }
 
-// Parse decodes a credentials SecretString. secretID only names the secret
-// in errors.
+// wire is the SecretString's JSON.
+type wire struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	PrivateKey   string `json:"private_key"`
+	KeyID        string `json:"key_id"`
+	Algorithm    string `json:"algorithm"`
+	Certificate  string `json:"certificate"`
+}
+
+// Parse decodes a credentials SecretString and checks every field it has:
+// a private key must parse, a certificate must parse, match the key and be
+// valid now. secretID only names the secret in errors.
 func Parse(secretID string, b []byte) (Credentials, error) {
-	var c Credentials
-	if err := json.Unmarshal(b, &c); err != nil {
+	var w wire
+	if err := json.Unmarshal(b, &w); err != nil {
 		// Never wrap the json error: it may quote part of the secret.
-		return Credentials{}, fmt.Errorf("clientcred: secret %q: %w: SecretString is not a JSON object with string fields client_id and client_secret", secretID, ErrMalformed)
+		return Credentials{}, malformed(secretID, "SecretString is not a JSON object with string fields client_id and client_secret (or private_key)")
 	}
+	c := Credentials{SecretID: secretID, ClientID: w.ClientID, ClientSecret: w.ClientSecret, KeyID: w.KeyID,
+		Algorithm: w.Algorithm, privateKey: w.PrivateKey, certificate: w.Certificate}
 	switch {
 	case c.ClientID == "":
-		return Credentials{}, fmt.Errorf("clientcred: secret %q: %w: client_id is missing or empty", secretID, ErrMalformed)
-	case c.ClientSecret == "":
-		return Credentials{}, fmt.Errorf("clientcred: secret %q: %w: client_secret is missing or empty", secretID, ErrMalformed)
+		return Credentials{}, malformed(secretID, "client_id is missing or empty")
+	case c.ClientSecret == "" && c.privateKey == "":
+		return Credentials{}, malformed(secretID, "client_secret is missing or empty (private_key_jwt and tls_client_auth secrets have private_key instead)")
 	}
+	if err := c.parseKeys(timeNow()); err != nil {
+		return Credentials{}, err
+	}
+	c.privateKey, c.certificate = "", ""
 	return c, nil
+}
+
+// Check reports whether the credentials have what the client
+// authentication method auth (an RFC 7591 name) needs, with an error that
+// names the secret and the missing field.
+func (c Credentials) Check(auth string) error {
+	switch auth {
+	case "", "client_secret_post", "client_secret_basic":
+		if c.ClientSecret == "" {
+			return malformed(c.SecretID, "client_secret is missing or empty; auth %s needs {\"client_id\", \"client_secret\"}", orPost(auth))
+		}
+	case "private_key_jwt":
+		if c.key == nil {
+			return malformed(c.SecretID, "private_key is missing or empty; auth private_key_jwt needs {\"client_id\", \"private_key\"} (PEM) and optionally \"key_id\"")
+		}
+	case "tls_client_auth":
+		if c.cert == nil {
+			return malformed(c.SecretID, "certificate is missing or empty; auth tls_client_auth needs {\"client_id\", \"certificate\", \"private_key\"} (PEM)")
+		}
+	default:
+		return fmt.Errorf("clientcred: secret %q: unknown auth method %q", c.SecretID, auth)
+	}
+	return nil
+}
+
+func orPost(auth string) string {
+	if auth == "" {
+		return "client_secret_post"
+	}
+	return auth
+}
+
+func malformed(secretID, format string, args ...any) error {
+	return fmt.Errorf("clientcred: secret %q: %w: %s", secretID, ErrMalformed, fmt.Sprintf(format, args...))
 }
 
 // classify maps AWS errors to the package's sentinels, keeping the AWS

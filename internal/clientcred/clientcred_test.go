@@ -35,7 +35,7 @@ func TestGet(t *testing.T) {
 	}{
 		{"ok", func(string) (*secretsmanager.GetSecretValueOutput, error) {
 			return str(`{"client_id":"id-1","client_secret":"` + secret + `","note":"extra fields ignored"}`)
-		}, Credentials{"id-1", secret}, nil, ""},
+		}, Credentials{SecretID: "oauth-clients/aviv", ClientID: "id-1", ClientSecret: secret}, nil, ""},
 		{"not found", func(string) (*secretsmanager.GetSecretValueOutput, error) {
 			return nil, &types.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret.")}
 		}, Credentials{}, ErrNotFound, "not found"},

@@ -1,8 +1,10 @@
 // Package demo runs the whole system on one machine, with no AWS account and
 // no Docker: moto_server stands in for Secrets Manager and SSM, package
-// oauthtest for the four providers' token endpoints and a partner API, and
-// the real rotator and consumer bootstrap binaries run under the Lambda
-// Runtime API of package lambdatest.
+// oauthtest for the token endpoints (the four partners, plus Cognito with
+// client_secret_basic, Okta with private_key_jwt and Salesforce, whose
+// answers lack expires_in) and a partner API, and the real rotator and
+// consumer bootstrap binaries run under the Lambda Runtime API of package
+// lambdatest.
 //
 // Run prints a short report as it goes and returns the figures, so the same
 // flow is both `make demo` and an end-to-end test. Every process it starts
@@ -11,24 +13,15 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
 	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
-	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 // Options configure a run. The zero value works from the module root.
@@ -59,6 +52,7 @@ type RunFigures struct {
 type Report struct {
 	Profiles    int
 	Secrets     int
+	Auths       []string // the client authentication methods the profiles use
 	FirstRun    RunFigures
 	SecondRun   RunFigures
 	Consumer    ConsumerFigures
@@ -87,238 +81,105 @@ type RevocationFigures struct {
 	TokenRequests int // the forced refresh
 }
 
-// secrets seeded into moto and registered with the fake providers.
+// secrets seeded into moto and registered with the fake providers; the
+// Okta client authenticates with a key generated per run instead.
 var secrets = []struct{ id, clientID, secret string }{
 	{"oauth-clients/aviv-sandbox", "demo-aviv-client", "Sx7Qp2Lm9Vb4Nc8Rd1Ke"},
 	{"oauth-clients/pliant-staging", "demo-pliant-client", "Kd3Wr8Zn1Hy6Pg0Ta5Mu"},
 	{"oauth-clients/partner-sandbox", "demo-partner-client", "Tf5Jc0Ue7Ga2Xb9Lw4Oq"},
+	{"oauth-clients/cognito-orders", "demo-cognito-client", "Hv2Ny7Bq4Wd9Js1Cf6Rk"},
+	{"oauth-clients/salesforce", "demo-salesforce-client", "Pz8Mg3Xt6Ka1Vy5Qe2Ln"},
+}
+
+// oktaSecret is the private_key_jwt client's secret id and client id.
+const oktaSecret, oktaClient = "oauth-clients/okta-service", "demo-okta-client"
+
+// examples are the sample profiles run beside sandbox.yaml, one per
+// non-default client authentication or expiry the demo shows.
+var examples = []struct{ file, profile string }{
+	{"cognito.yaml", "cognito-orders"},    // client_secret_basic, form
+	{"okta.yaml", "okta-users-read"},      // private_key_jwt
+	{"salesforce.yaml", "salesforce-crm"}, // no expires_in: default_lifetime
+}
+
+// demo is one run's state: its options, the processes it started and the
+// report so far.
+type demo struct {
+	ctx                     context.Context
+	opts                    Options
+	say                     func(format string, args ...any)
+	work                    string
+	rotatorBin, consumerBin string
+	moto                    *mototest.Server
+	proxy                   *mototest.Proxy
+	idp                     *oauthtest.Server
+	okta                    oauthtest.Key
+	rotator                 *lambdatest.Runtime
+	consumer                *lambdatest.Runtime
+	awsEnv                  []string
+	scheduled               []byte
+	rep                     Report
 }
 
 // Run performs the demo. It fails if anything the report claims is not so.
 func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	start := time.Now()
-	out := opts.Out
-	if out == nil {
-		out = os.Stdout
+	d := &demo{ctx: ctx, opts: opts.withDefaults()}
+	out := d.opts.Out
+	d.say = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	d.say("oauth-token-rotator demo: moto_server for AWS, local token endpoints, the real Lambda binaries")
+	if d.work, err = os.MkdirTemp("", "oauth-token-rotator-demo-"); err != nil {
+		return d.rep, err
 	}
-	if opts.ConsumerInvocations <= 0 {
-		opts.ConsumerInvocations = 10
+	defer os.RemoveAll(d.work)
+	defer d.close()
+	for _, step := range []func() error{d.build, d.startLocal, d.seed, d.rotatorRuns, d.consumerRuns, d.revocation, d.scanLogs} {
+		if err := step(); err != nil {
+			return d.rep, err
+		}
 	}
-	if opts.ConsumerProfile == "" {
-		opts.ConsumerProfile = "aviv-caas-sandbox-agency-42"
+	if err := d.rep.check(); err != nil {
+		return d.rep, err
 	}
-	root := opts.Root
-	if root == "" {
-		root = "."
-	}
-	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	d.rep.Elapsed = time.Since(start)
+	d.say("")
+	d.say("OK: one token request per profile (client_secret_post, client_secret_basic, private_key_jwt; expiry from expires_in, a JWT exp or default_lifetime), none on the second run; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401 (%.1fs in all).",
+		d.rep.Consumer.Invocations, d.rep.Elapsed.Seconds())
+	return d.rep, nil
+}
 
-	say("oauth-token-rotator demo: moto_server for AWS, local token endpoints, the real Lambda binaries")
-	work, err := os.MkdirTemp("", "oauth-token-rotator-demo-")
-	if err != nil {
-		return rep, err
+func (o Options) withDefaults() Options {
+	if o.Out == nil {
+		o.Out = os.Stdout
 	}
-	defer os.RemoveAll(work)
+	if o.ConsumerInvocations <= 0 {
+		o.ConsumerInvocations = 10
+	}
+	if o.ConsumerProfile == "" {
+		o.ConsumerProfile = "aviv-caas-sandbox-agency-42"
+	}
+	if o.Root == "" {
+		o.Root = "."
+	}
+	return o
+}
 
-	// 1. Build the two functions with the Makefile's flags (for this host).
-	t0 := time.Now()
-	rotatorBin := filepath.Join(work, "rotator", "bootstrap")
-	consumerBin := filepath.Join(work, "consumer", "bootstrap")
-	for _, b := range []struct{ pkg, out string }{{"./functions/rotator", rotatorBin}, {"./functions/consumer", consumerBin}} {
-		if err := lambdatest.BuildBinary(ctx, b.pkg, b.out); err != nil {
-			return rep, fmt.Errorf("demo: build %s: %w", b.pkg, err)
+// close stops every process the run started.
+func (d *demo) close() {
+	for _, p := range []*lambdatest.Runtime{d.consumer, d.rotator} {
+		if p != nil {
+			p.Close()
 		}
 	}
-	rep.BuildTime = time.Since(t0)
-	say("[1/6] built rotator and consumer bootstraps (-tags lambda.norpc -trimpath -ldflags=-s -w) in %s", rep.BuildTime.Round(100*time.Millisecond))
-
-	// 2. Local AWS and providers.
-	moto, err := mototest.Launch(ctx)
-	if err != nil {
-		return rep, fmt.Errorf("demo: %w", err)
+	if d.idp != nil {
+		d.idp.Close()
 	}
-	defer moto.Close()
-	proxy := mototest.NewProxy(moto.URL)
-	defer proxy.Close()
-	idp := oauthtest.NewServer()
-	defer idp.Close()
-	say("[2/6] moto_server at %s (behind a call-counting proxy); token endpoints for AVIV leads, AVIV CaaS, Pliant and the partner API at %s", moto.URL, idp.URL)
-
-	// 3. Secrets and the sample profiles pointed at the local endpoints.
-	for _, s := range secrets {
-		idp.AddClient(s.clientID, s.secret)
-		if err := moto.PutClientSecret(ctx, s.id, s.clientID, s.secret); err != nil {
-			return rep, fmt.Errorf("demo: %w", err)
-		}
+	if d.proxy != nil {
+		d.proxy.Close()
 	}
-	rep.Secrets = len(secrets)
-	sample := filepath.Join(root, "functions", "rotator", "profiles", "sandbox.yaml")
-	doc, err := os.ReadFile(sample)
-	if err != nil {
-		return rep, fmt.Errorf("demo: read sample profiles: %w", err)
+	if d.moto != nil {
+		d.moto.Close()
 	}
-	local, err := idp.Localize(doc)
-	if err != nil {
-		return rep, fmt.Errorf("demo: %w", err)
-	}
-	taskRoot := filepath.Dir(rotatorBin)
-	if err := os.MkdirAll(filepath.Join(taskRoot, "profiles"), 0o755); err != nil {
-		return rep, err
-	}
-	if err := os.WriteFile(filepath.Join(taskRoot, "profiles", "sandbox.yaml"), local, 0o600); err != nil {
-		return rep, err
-	}
-	ps, err := profile.Parse(local, profile.Options{})
-	if err != nil {
-		return rep, fmt.Errorf("demo: %w", err)
-	}
-	rep.Profiles = len(ps)
-	say("[3/6] seeded %d secrets in Secrets Manager; %s with token_url pointed at the local endpoints", rep.Secrets, sample)
-
-	awsEnv := mototest.EnvFor(proxy.URL)
-	defer func() {
-		if err == nil {
-			rep.Elapsed = time.Since(start)
-		}
-	}()
-
-	// 4. The rotator: two scheduled runs in one warm process.
-	rotator, err := lambdatest.Launch(ctx, rotatorBin, append(awsEnv, "PROFILES_FILE=profiles/sandbox.yaml", "ENVIRONMENT=demo"),
-		lambdatest.WithFunctionName("oauth-token-rotator-demo-rotator"), lambdatest.WithTaskRoot(taskRoot), lambdatest.WithTimeout(60*time.Second))
-	if err != nil {
-		return rep, fmt.Errorf("demo: start rotator: %w", err)
-	}
-	defer rotator.Close()
-	scheduled, err := os.ReadFile(filepath.Join(root, "events", "scheduled.json"))
-	if err != nil {
-		return rep, err
-	}
-	runRotator := func(payload []byte) (RunFigures, error) {
-		proxy.Reset()
-		before := idp.RequestCount()
-		res, err := rotator.Invoke(ctx, payload)
-		if err != nil {
-			return RunFigures{}, fmt.Errorf("demo: rotator: %w", err)
-		}
-		if res.Err != nil {
-			return RunFigures{}, fmt.Errorf("demo: rotator answered an error: %s", res.Err.ErrorMessage)
-		}
-		var sum rotate.Summary
-		if err := json.Unmarshal(res.Payload, &sum); err != nil {
-			return RunFigures{}, fmt.Errorf("demo: rotator answer: %w", err)
-		}
-		c := proxy.Counts()
-		return RunFigures{
-			Refreshed: len(sum.Refreshed), Skipped: len(sum.Skipped), Failed: len(sum.Failed),
-			TokenRequests: idp.RequestCount() - before, SecretReads: c[mototest.OpGetSecretValue],
-			ParameterReads: c[mototest.OpGetParameters], ParameterWrites: c[mototest.OpPutParameter],
-		}, nil
-	}
-	if rep.FirstRun, err = runRotator(scheduled); err != nil {
-		return rep, err
-	}
-	rep.RotatorInit = rotator.InitDuration()
-	if rep.SecondRun, err = runRotator(scheduled); err != nil {
-		return rep, err
-	}
-	say("[4/6] rotator, scheduled run 1: %s", rep.FirstRun)
-	say("      rotator, scheduled run 2: %s", rep.SecondRun)
-
-	// 5. The consumer: warm invocations read the parameter once.
-	consumer, err := lambdatest.Launch(ctx, consumerBin, append(awsEnv,
-		"PROFILE="+opts.ConsumerProfile, "API_BASE_URL="+idp.APIURL(), "ENVIRONMENT=demo"),
-		lambdatest.WithFunctionName("oauth-token-rotator-demo-consumer"))
-	if err != nil {
-		return rep, fmt.Errorf("demo: start consumer: %w", err)
-	}
-	defer consumer.Close()
-	event, err := os.ReadFile(filepath.Join(root, "events", "consumer.json"))
-	if err != nil {
-		return rep, err
-	}
-	callConsumer := func() (int, error) {
-		res, err := consumer.Invoke(ctx, event)
-		if err != nil {
-			return 0, fmt.Errorf("demo: consumer: %w", err)
-		}
-		if res.Err != nil {
-			return 0, fmt.Errorf("demo: consumer answered an error: %s", res.Err.ErrorMessage)
-		}
-		var ans struct {
-			Status int `json:"status"`
-		}
-		if err := json.Unmarshal(res.Payload, &ans); err != nil {
-			return 0, fmt.Errorf("demo: consumer answer: %w", err)
-		}
-		return ans.Status, nil
-	}
-	proxy.Reset()
-	tokensBefore := idp.RequestCount()
-	for i := 0; i < opts.ConsumerInvocations; i++ {
-		status, err := callConsumer()
-		if err != nil {
-			return rep, err
-		}
-		rep.Consumer.Invocations++
-		if status == 200 {
-			rep.Consumer.OK++
-		}
-	}
-	rep.Consumer.SSMReads = proxy.Count(mototest.OpGetParameter)
-	rep.Consumer.TokenRequests = idp.RequestCount() - tokensBefore
-	say("[5/6] consumer (profile %s), %d warm invocations: %d answered 200 | SSM GetParameter %d | token requests %d",
-		opts.ConsumerProfile, rep.Consumer.Invocations, rep.Consumer.OK, rep.Consumer.SSMReads, rep.Consumer.TokenRequests)
-
-	// 6. The provider revokes the token: force a refresh; the consumer's
-	// next call meets one 401, re-reads once and succeeds.
-	held, err := storedToken(ctx, proxy.URL, tokenrecord.ParameterName("", opts.ConsumerProfile))
-	if err != nil {
-		return rep, err
-	}
-	force, _ := json.Marshal(rotate.Request{Force: true, Profiles: []string{opts.ConsumerProfile}})
-	tokensBefore = idp.RequestCount()
-	if _, err := runRotator(force); err != nil {
-		return rep, err
-	}
-	idp.Revoke(held)
-	proxy.Reset()
-	apiBefore := idp.APICalls()
-	if rep.Revocation.Status, err = callConsumer(); err != nil {
-		return rep, err
-	}
-	rep.Revocation.APICalls = idp.APICalls() - apiBefore
-	rep.Revocation.SSMReads = proxy.Count(mototest.OpGetParameter)
-	rep.Revocation.TokenRequests = idp.RequestCount() - tokensBefore
-	say("[6/6] provider revoked the consumer's token; forced rotator run made %d token request(s); consumer: %d partner-API calls (401, then retry), %d SSM read, answer %d",
-		rep.Revocation.TokenRequests, rep.Revocation.APICalls, rep.Revocation.SSMReads, rep.Revocation.Status)
-
-	// Every log line of both processes, scanned for secrets and tokens.
-	rotator.Close()
-	consumer.Close()
-	logLines := append(rotator.Logs(), consumer.Logs()...)
-	rep.LogLines = len(logLines)
-	known := make([]string, 0, len(secrets))
-	for _, s := range secrets {
-		known = append(known, s.secret)
-	}
-	for _, i := range idp.IssuedTokens() {
-		known = append(known, i.Token)
-	}
-	for _, l := range logLines {
-		if piece, found := leakcheck.Find(l, known...); found {
-			rep.Leaks++
-			say("      LEAK (%q): %s", piece, l)
-		}
-	}
-	say("      %d log lines from the two functions; %d contain any 8-character piece of a client secret or token", rep.LogLines, rep.Leaks)
-
-	if err := rep.check(); err != nil {
-		return rep, err
-	}
-	say("")
-	say("OK: one token request per profile, none on the second run; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401 (%.1fs in all).",
-		rep.Consumer.Invocations, time.Since(start).Seconds())
-	return rep, nil
 }
 
 func (f RunFigures) String() string {
@@ -345,21 +206,4 @@ func (r Report) check() error {
 		"revocation: %+v; want 200 after one 401 and one re-read, from one forced token request", r.Revocation)
 	want(r.Leaks == 0, "%d log lines contain a piece of a secret or token", r.Leaks)
 	return errors.Join(errs...)
-}
-
-// storedToken reads a record straight from SSM.
-func storedToken(ctx context.Context, endpoint, name string) (string, error) {
-	cfg, err := mototest.ConfigFor(ctx, endpoint)
-	if err != nil {
-		return "", err
-	}
-	out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return "", fmt.Errorf("demo: read %s: %w", name, err)
-	}
-	rec, err := tokenrecord.Parse([]byte(aws.ToString(out.Parameter.Value)))
-	if err != nil {
-		return "", fmt.Errorf("demo: %s: %w", name, err)
-	}
-	return rec.AccessToken, nil
 }

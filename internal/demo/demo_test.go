@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,8 @@ import (
 )
 
 // TestDemo runs `make demo`'s flow end to end on the real binaries: both
-// rotator runs, fifty warm consumer invocations with exactly one parameter
+// rotator runs (the sandbox profiles plus Cognito with client_secret_basic,
+// Okta with private_key_jwt and Salesforce without expires_in), fifty warm consumer invocations with exactly one parameter
 // read, a revoked token replaced after one 401, and no secret or token in
 // any log line. Run checks each claim itself; the test checks the figures
 // again so that a change to Run's checks cannot quietly pass.
@@ -32,8 +34,13 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	if rep.Profiles != 5 || rep.FirstRun.TokenRequests != 5 || rep.SecondRun.TokenRequests != 0 || rep.SecondRun.SecretReads != 0 {
-		t.Errorf("rotator figures = %+v / %+v; want 5 token requests, then none and no secret read", rep.FirstRun, rep.SecondRun)
+	if rep.Profiles != 8 || rep.FirstRun.TokenRequests != 8 || rep.FirstRun.SecretReads != 6 || rep.SecondRun.TokenRequests != 0 || rep.SecondRun.SecretReads != 0 {
+		t.Errorf("rotator figures = %+v / %+v; want 8 token requests and 6 secret reads, then none", rep.FirstRun, rep.SecondRun)
+	}
+	for _, a := range []string{"client_secret_post", "client_secret_basic", "private_key_jwt"} {
+		if !slices.Contains(rep.Auths, a) {
+			t.Errorf("the demo's profiles use %v; want %s among them", rep.Auths, a)
+		}
 	}
 	if rep.Consumer.Invocations != 50 || rep.Consumer.OK != 50 || rep.Consumer.SSMReads != 1 || rep.Consumer.TokenRequests != 0 {
 		t.Errorf("consumer figures = %+v; want 50 x 200 from one SSM read, no token request", rep.Consumer)

@@ -18,7 +18,8 @@ const fuzzToken = "Zk4Qm7Vx2Lp9Rt6WcN3b"
 // FuzzParseToken feeds the token response parser bodies of the form
 // prefix + fuzzToken + suffix with any Content-Type. It must not panic; an
 // accepted answer must meet the contract (non-empty token without white
-// space, Bearer, 1 s ≤ expires_in ≤ MaxLifetime in whole seconds); a
+// space, Bearer, 1 s ≤ lifetime ≤ MaxLifetime in whole seconds, from
+// expires_in, a JWT exp or the default lifetime); a
 // refused one must be an ErrInvalidResponse that names what is wrong and
 // never contains a piece of the access token.
 func FuzzParseToken(f *testing.F) {
@@ -47,12 +48,29 @@ func FuzzParseToken(f *testing.F) {
 		{`[`, `]`, ""},
 		{``, ``, ""},
 	} {
-		f.Add(s[0], s[1], s[2])
+		f.Add(s[0], s[1], s[2], uint32(0))
 	}
-	f.Fuzz(func(t *testing.T, prefix, suffix, contentType string) {
+	// JWT access tokens (fuzzToken is the signature) whose exp gives the
+	// lifetime, with and without expires_in and default_lifetime.
+	for _, s := range []struct {
+		payload, suffix string
+		def             uint32
+	}{
+		{`{"exp":1800003600,"sub":"x"}`, `"}`, 0},
+		{`{"exp":1800003600}`, `","expires_in":60}`, 0},
+		{`{"exp":1800000060}`, `","expires_in":86400}`, 0},
+		{`{"exp":1799999000}`, `"}`, 3600},
+		{`{"exp":"1800003600"}`, `"}`, 3600},
+		{`{"exp":1e300}`, `"}`, 0},
+		{`{"nbf":1}`, `"}`, 0},
+		{`not json`, `"}`, 60},
+	} {
+		f.Add(`{"access_token":"eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.`+b64([]byte(s.payload))+`.`, s.suffix, "application/json", s.def)
+	}
+	f.Fuzz(func(t *testing.T, prefix, suffix, contentType string, defSeconds uint32) {
 		data := []byte(prefix + fuzzToken + suffix)
 		c := &Client{}
-		tok, err := c.parseToken(data, contentType)
+		tok, err := c.parseToken(data, contentType, time.Unix(1_800_000_000, 0), time.Duration(defSeconds)*time.Second)
 		if err == nil {
 			switch {
 			case tok.AccessToken == "" || strings.ContainsFunc(tok.AccessToken, func(r rune) bool { return r <= ' ' || r == 0x7f }):
@@ -61,6 +79,8 @@ func FuzzParseToken(f *testing.F) {
 				t.Fatalf("parseToken(%q) accepted token_type %q", data, tok.TokenType)
 			case tok.ExpiresIn < time.Second || tok.ExpiresIn > DefaultMaxLifetime || tok.ExpiresIn%time.Second != 0:
 				t.Fatalf("parseToken(%q) accepted expires_in %v", data, tok.ExpiresIn)
+			case tok.ExpirySource == "default_lifetime" && tok.ExpiresIn != time.Duration(defSeconds)*time.Second:
+				t.Fatalf("parseToken(%q) = lifetime %v from the default %ds", data, tok.ExpiresIn, defSeconds)
 			}
 			return
 		}
@@ -68,7 +88,7 @@ func FuzzParseToken(f *testing.F) {
 		if !errors.Is(err, ErrInvalidResponse) || !strings.HasPrefix(msg, ErrInvalidResponse.Error()+": ") {
 			t.Fatalf("parseToken(%q) = %q; want an ErrInvalidResponse", data, msg)
 		}
-		if !containsAny(msg, "access_token", "expires_in", "token_type", "body") {
+		if !containsAny(msg, "access_token", "expires_in", "token_type", "body", "JWT exp") {
 			t.Errorf("parseToken(%q) = %q; want it to name the field or say the body is wrong", data, msg)
 		}
 		if _, copied := leakcheck.Find(prefix+suffix+contentType, fuzzToken); copied {

@@ -1,11 +1,16 @@
 package oauth
 
 import (
+	"crypto/rsa"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
 )
 
@@ -39,4 +44,39 @@ func TestRedaction(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRedactionWithKey: a private_key_jwt or tls_client_auth Request, with
+// its parsed key and certificate, renders without any piece of the key
+// (its PEM, or its private numbers in any base).
+func TestRedactionWithKey(t *testing.T) {
+	key := oauthtest.RSAKey()
+	ca := oauthtest.NewCA()
+	creds, err := clientcred.Parse("s", []byte(fmt.Sprintf(`{"client_id":"cid","private_key":%q,"certificate":%q}`, key.PEM, ca.ClientCert("cid", key))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := NewRequest(profile.Profile{TokenURL: "https://auth.example.com/token", Auth: profile.AuthPrivateKeyJWT}, creds)
+	d := key.Signer.(*rsa.PrivateKey).D
+	forbidden := []string{pemBody(key.PEM), d.String(), d.Text(16), fmt.Sprintf("%x", d.Bytes())}
+	for _, v := range []any{req, &req} {
+		for _, r := range securitytest.Renderings(v) {
+			if piece, found := leakcheck.Find(r.Text, forbidden...); found {
+				t.Errorf("%s of %T = %q; it contains %q, a piece of the private key", r.How, v, r.Text, piece)
+			}
+			if r.How != "%x" && !strings.Contains(r.Text, "private_key_jwt") {
+				t.Errorf("%s of %T = %q; want it to name the auth method", r.How, v, r.Text)
+			}
+		}
+	}
+}
+
+func pemBody(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(line, "-----") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }

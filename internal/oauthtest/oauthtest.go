@@ -3,7 +3,9 @@
 // partner API that accepts only the tokens it issued. Tests, benchmarks and
 // the local demo use it.
 //
-// Each Provider validates requests as the real one documents: AVIV's
+// Each Provider validates requests as the real one documents (Examples adds
+// Cognito with client_secret_basic, Okta with private_key_jwt and
+// Salesforce without expires_in): AVIV's
 // endpoints require the right audience (and intermediary_id for CaaS),
 // Pliant requires its audience, the partner API requires
 // Accept: application/json. Every provider rejects unknown clients with 401
@@ -15,15 +17,11 @@
 package oauthtest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"crypto"
 	"encoding/json"
-	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -51,6 +49,16 @@ type Provider struct {
 	ExpiresIn int
 	// ExpiresInString sends expires_in as a JSON string.
 	ExpiresInString bool
+	// Auth is the client authentication required: AuthPost (empty),
+	// AuthBasic or AuthJWT. Any other method gets 401 invalid_client.
+	Auth string
+	// FormOnly refuses JSON bodies (400 unsupported_grant_type, as
+	// servers that read only forms see no grant_type).
+	FormOnly bool
+	// JWTTokens issues JWT-shaped access tokens carrying exp.
+	JWTTokens bool
+	// NoExpiresIn leaves expires_in out of answers (Salesforce).
+	NoExpiresIn bool
 }
 
 // The providers of ../shared/providers, as Provider values.
@@ -116,8 +124,12 @@ type Server struct {
 	providers map[string]Provider
 	latency   atomic.Int64 // time.Duration
 
+	signingKey []byte
+
 	mu       sync.Mutex
 	clients  map[string]string
+	keys     map[string]crypto.PublicKey
+	jtis     map[string]bool
 	faults   []Fault
 	requests []Recorded
 	issued   map[string]*Issued
@@ -129,7 +141,8 @@ func NewServer(providers ...Provider) *Server {
 	if len(providers) == 0 {
 		providers = Providers()
 	}
-	s := &Server{providers: map[string]Provider{}, clients: map[string]string{}, issued: map[string]*Issued{}}
+	s := &Server{providers: map[string]Provider{}, clients: map[string]string{}, issued: map[string]*Issued{},
+		keys: map[string]crypto.PublicKey{}, jtis: map[string]bool{}, signingKey: []byte(newToken("key"))}
 	mux := http.NewServeMux()
 	for _, p := range providers {
 		s.providers[p.Name] = p
@@ -254,166 +267,6 @@ func (s *Server) takeFault(provider string) (Fault, bool) {
 		}
 	}
 	return Fault{}, false
-}
-
-func (s *Server) token(p Provider, w http.ResponseWriter, r *http.Request) {
-	if d := time.Duration(s.latency.Load()); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	rec := Recorded{Provider: p.Name, ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"), UserAgent: r.Header.Get("User-Agent")}
-	f, faulted := s.takeFault(p.Name)
-	status, body := s.answer(p, r, &rec, !faulted)
-	if faulted {
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-			}
-		}
-		if f.Drop {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-				}
-			}
-			rec.Status = -1
-			s.record(rec)
-			return
-		}
-		for k, v := range f.Header {
-			w.Header().Set(k, v)
-		}
-		status, body = f.Status, []byte(f.Body)
-	}
-	rec.Status = status
-	s.record(rec)
-	if len(body) > 0 && body[0] == '{' {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-func (s *Server) record(rec Recorded) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = append(s.requests, rec)
-}
-
-func oauthErr(code, desc string) []byte {
-	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
-	return b
-}
-
-// answer validates the request as the provider would and issues a token.
-// A token is issued only when issue is true (no fault replaces the answer).
-func (s *Server) answer(p Provider, r *http.Request, rec *Recorded, issue bool) (int, []byte) {
-	if r.Method != http.MethodPost {
-		return http.StatusMethodNotAllowed, oauthErr("invalid_request", "POST required")
-	}
-	if r.Header.Get("User-Agent") == "" {
-		return http.StatusBadRequest, oauthErr("invalid_request", "User-Agent header required")
-	}
-	if p.RequireAccept && !strings.Contains(r.Header.Get("Accept"), "application/json") {
-		return http.StatusNotAcceptable, oauthErr("invalid_request", "Accept: application/json required")
-	}
-	fields, err := readFields(r, p.JSONOnly)
-	if err != nil {
-		return http.StatusBadRequest, oauthErr("invalid_request", err.Error())
-	}
-	rec.ClientID = fields["client_id"]
-	rec.Audience = fields["audience"]
-	rec.Scope = fields["scope"]
-	rec.Params = map[string]string{}
-	for k, v := range fields {
-		switch k {
-		case "client_id", "client_secret", "audience", "scope", "grant_type":
-		default:
-			rec.Params[k] = v
-		}
-	}
-	if fields["grant_type"] != "client_credentials" {
-		return http.StatusBadRequest, oauthErr("unsupported_grant_type", "grant_type must be client_credentials")
-	}
-	s.mu.Lock()
-	secret, known := s.clients[fields["client_id"]]
-	s.mu.Unlock()
-	rec.SecretOK = known && secret == fields["client_secret"]
-	if !rec.SecretOK {
-		return http.StatusUnauthorized, oauthErr("invalid_client", "Unauthorized")
-	}
-	if len(p.Audiences) > 0 && !slices.Contains(p.Audiences, fields["audience"]) {
-		return http.StatusForbidden, oauthErr("access_denied", "Service not enabled within domain: "+fields["audience"])
-	}
-	for _, name := range p.RequiredParams {
-		if fields[name] == "" {
-			return http.StatusBadRequest, oauthErr("invalid_request", name+" is required")
-		}
-	}
-	if !issue {
-		return http.StatusOK, nil
-	}
-	tok := newToken(p.Name)
-	now := s.now()
-	s.mu.Lock()
-	s.issued[tok] = &Issued{Token: tok, Provider: p.Name, ClientID: fields["client_id"], Audience: fields["audience"], Params: rec.Params,
-		IssuedAt: now, ExpiresAt: now.Add(time.Duration(p.ExpiresIn) * time.Second)}
-	s.mu.Unlock()
-	var exp any = p.ExpiresIn
-	if p.ExpiresInString {
-		exp = fmt.Sprint(p.ExpiresIn)
-	}
-	b, _ := json.Marshal(map[string]any{"access_token": tok, "expires_in": exp, "token_type": "Bearer"})
-	return http.StatusOK, b
-}
-
-func readFields(r *http.Request, jsonOnly bool) (map[string]string, error) {
-	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	if err != nil {
-		return nil, fmt.Errorf("read body: %v", err)
-	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch mt {
-	case "application/json":
-		var m map[string]any
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("body is not JSON")
-		}
-		out := map[string]string{}
-		for k, v := range m {
-			s, ok := v.(string)
-			if !ok {
-				return nil, fmt.Errorf("%s must be a string", k)
-			}
-			out[k] = s
-		}
-		return out, nil
-	case "application/x-www-form-urlencoded":
-		if jsonOnly {
-			return nil, fmt.Errorf("Content-Type must be application/json")
-		}
-		v, err := url.ParseQuery(string(data))
-		if err != nil {
-			return nil, fmt.Errorf("body is not a form")
-		}
-		out := map[string]string{}
-		for k := range v {
-			out[k] = v.Get(k)
-		}
-		return out, nil
-	default:
-		return nil, fmt.Errorf("unsupported Content-Type %q", mt)
-	}
-}
-
-func newToken(provider string) string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return "tok_" + strings.ReplaceAll(provider, "-", "") + "_" + hex.EncodeToString(b)
 }
 
 // api is the fake partner API: it requires a valid Bearer token it issued

@@ -11,7 +11,8 @@ import (
 
 // Localize rewrites a profiles document so that every profile's token_url
 // points at the matching provider of this server, chosen by audience (or,
-// without one, by the /api/oauth/token path of the partner API). The rest of
+// without one, by the longest provider path the token_url ends with, such
+// as the partner API's /api/oauth/token). The rest of
 // the document is kept. The demo and the tests use it to run the sample
 // profiles against local endpoints.
 func (s *Server) Localize(doc []byte) ([]byte, error) {
@@ -31,10 +32,8 @@ func (s *Server) Localize(doc []byte) ([]byte, error) {
 				provider = pr.Name
 			}
 		}
-		if provider == "" && aud == "" && strings.HasSuffix(tokenURL, PartnerAPI.Path) {
-			if _, ok := s.providers[PartnerAPI.Name]; ok {
-				provider = PartnerAPI.Name
-			}
+		if provider == "" && aud == "" {
+			provider = s.byPath(tokenURL)
 		}
 		if provider == "" {
 			return nil, fmt.Errorf("oauthtest: profile %q: no local provider matches audience %q / token_url %q", name, aud, tokenURL)
@@ -48,4 +47,16 @@ func (s *Server) Localize(doc []byte) ([]byte, error) {
 		return nil, fmt.Errorf("oauthtest: encode profiles: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// byPath returns the provider without audiences whose path is the longest
+// suffix of tokenURL, or "".
+func (s *Server) byPath(tokenURL string) string {
+	best := ""
+	for _, pr := range s.providers {
+		if len(pr.Audiences) == 0 && strings.HasSuffix(tokenURL, pr.Path) && (best == "" || len(pr.Path) > len(s.providers[best].Path)) {
+			best = pr.Name
+		}
+	}
+	return best
 }

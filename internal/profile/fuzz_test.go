@@ -2,6 +2,7 @@ package profile
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,6 +48,10 @@ func FuzzParse(f *testing.F) {
 		{"profiles:\n  - name: ", "\n    token_url: https://x.example/t\n    secret_id: s\n"},
 		{`{"profiles":[{"name":"p","token_url":"https://x.example/t","secret_id":"s","headers":{"X-Key":"`, `"}}]}`},
 		{"profiles: ", "\n"},
+		{fuzzDoc, "\n    auth: private_key_jwt\n    assertion_audience: https://a.example/\n    default_lifetime: 1h\n"},
+		{fuzzDoc, "\n    auth: client_secret_basic\n    body: json\n"},
+		{fuzzDoc, "\n    auth: tls_client_auth\n    default_lifetime: 0s\n"},
+		{fuzzDoc, "\n    auth: none\n    assertion_audience: x\n"},
 		{"", ""},
 		{"&a [*a, *a, *a, *a, *a, *a, *a, *a, *a] ", ""},
 	} {
@@ -99,6 +104,10 @@ func checkProfiles(t *testing.T, doc []byte, ps []Profile) {
 			t.Fatalf("Parse(%q) accepted body %q", doc, p.Body)
 		case p.RefreshBefore <= 0:
 			t.Fatalf("Parse(%q) accepted refresh_before %v", doc, p.RefreshBefore)
+		case !slices.Contains(Auths, p.Auth):
+			t.Fatalf("Parse(%q) accepted auth %q", doc, p.Auth)
+		case p.DefaultLifetime < 0 || (p.AssertionAudience != "" && p.Auth != AuthPrivateKeyJWT):
+			t.Fatalf("Parse(%q) accepted default_lifetime %v, assertion_audience %q with auth %q", doc, p.DefaultLifetime, p.AssertionAudience, p.Auth)
 		case !strings.HasPrefix(p.Parameter, "/") || params[p.Parameter]:
 			t.Fatalf("Parse(%q) accepted parameter %q", doc, p.Parameter)
 		}

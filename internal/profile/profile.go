@@ -11,6 +11,27 @@
 //	    secret_id: oauth-clients/aviv
 //	    audience: https://api.aviv-group.com/caas/v3
 //	    params: {intermediary_id: agency-42}
+//	  - name: okta-orders
+//	    token_url: https://example.okta.com/oauth2/default/v1/token
+//	    secret_id: oauth-clients/okta
+//	    scope: orders.read
+//	    auth: private_key_jwt             # client_secret_post (default) | client_secret_basic |
+//	                                      #   private_key_jwt | tls_client_auth
+//	    default_lifetime: 1h              # only when the answer has no expires_in and no JWT exp
+//
+// Fields: name, token_url, secret_id (required); audience, scope, params,
+// headers; body (json or form); auth (RFC 7591 names, see Auth; the
+// credentials secret it needs is described in package clientcred);
+// assertion_audience (private_key_jwt only: the assertion's aud when the
+// provider wants another than the token URL, such as Auth0's tenant URL);
+// default_lifetime (a Go duration, used only when an answer has neither
+// expires_in nor a JWT access token with exp, such as Salesforce's);
+// refresh_before (default 15m); parameter.
+//
+// body defaults to json for client_secret_post (today's partners,
+// Auth0-style) and to form for every other method, which RFC 6749, RFC 7523
+// and RFC 8705 define only with form bodies. A profile may not set an
+// Authorization header: auth: client_secret_basic sends one.
 //
 // An invalid document is refused as a whole: Parse returns no profiles and
 // an error listing every problem, each naming the profile and the field.
@@ -20,21 +41,10 @@
 package profile
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
-
-	"github.com/m2mtokens/oauth-token-rotator/internal/urlpolicy"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 // Body is how the token request body is encoded.
@@ -45,6 +55,29 @@ const (
 	BodyJSON Body = "json" // application/json (the default)
 	BodyForm Body = "form" // application/x-www-form-urlencoded
 )
+
+// Auth is the token endpoint client authentication method, named as in
+// RFC 7591 token_endpoint_auth_method.
+type Auth string
+
+// The client authentication methods a profile may ask for.
+const (
+	// AuthClientSecretPost sends client_id and client_secret in the body
+	// (the default).
+	AuthClientSecretPost Auth = "client_secret_post"
+	// AuthClientSecretBasic sends them in Authorization: Basic, each
+	// form-urlencoded first (RFC 6749 section 2.3.1), and not in the body.
+	AuthClientSecretBasic Auth = "client_secret_basic"
+	// AuthPrivateKeyJWT sends a client_assertion signed with the client's
+	// private key (RFC 7523 section 2.2).
+	AuthPrivateKeyJWT Auth = "private_key_jwt"
+	// AuthTLSClientAuth presents the client's certificate in the TLS
+	// handshake and client_id in the body (RFC 8705 section 2.1).
+	AuthTLSClientAuth Auth = "tls_client_auth"
+)
+
+// Auths lists every method, the default first.
+var Auths = []Auth{AuthClientSecretPost, AuthClientSecretBasic, AuthPrivateKeyJWT, AuthTLSClientAuth}
 
 // DefaultRefreshBefore is how long before expiry a token is refreshed when
 // the profile does not say.
@@ -67,8 +100,18 @@ type Profile struct {
 	Params map[string]string
 	// Headers are extra request headers, such as Accept: application/json.
 	Headers map[string]string
-	// Body is the request encoding, BodyJSON unless the profile says form.
+	// Body is the request encoding: what the profile says, else BodyJSON
+	// for AuthClientSecretPost and BodyForm for the other methods.
 	Body Body
+	// Auth is the client authentication method, AuthClientSecretPost
+	// unless the profile says otherwise.
+	Auth Auth
+	// AssertionAudience is the aud of a private_key_jwt client assertion;
+	// empty means TokenURL.
+	AssertionAudience string
+	// DefaultLifetime is the token lifetime assumed when an answer has
+	// neither expires_in nor a JWT exp; 0 means such an answer is refused.
+	DefaultLifetime time.Duration
 	// RefreshBefore is how long before expires_at the token is refreshed.
 	RefreshBefore time.Duration
 	// Parameter is the SSM parameter that holds the token record.
@@ -90,6 +133,7 @@ var (
 // reservedParams are body fields the rotator sets itself.
 var reservedParams = map[string]bool{
 	"grant_type": true, "client_id": true, "client_secret": true, "audience": true, "scope": true,
+	"client_assertion": true, "client_assertion_type": true,
 }
 
 // reservedHeaders are headers a profile may not set: the transport owns
@@ -108,16 +152,19 @@ type rawDocument struct {
 }
 
 type rawProfile struct {
-	Name          string            `yaml:"name"`
-	TokenURL      string            `yaml:"token_url"`
-	SecretID      string            `yaml:"secret_id"`
-	Audience      string            `yaml:"audience"`
-	Params        map[string]string `yaml:"params"`
-	Headers       map[string]string `yaml:"headers"`
-	Scope         string            `yaml:"scope"`
-	Body          string            `yaml:"body"`
-	RefreshBefore string            `yaml:"refresh_before"`
-	Parameter     string            `yaml:"parameter"`
+	Name              string            `yaml:"name"`
+	TokenURL          string            `yaml:"token_url"`
+	SecretID          string            `yaml:"secret_id"`
+	Audience          string            `yaml:"audience"`
+	Params            map[string]string `yaml:"params"`
+	Headers           map[string]string `yaml:"headers"`
+	Scope             string            `yaml:"scope"`
+	Body              string            `yaml:"body"`
+	Auth              string            `yaml:"auth"`
+	AssertionAudience string            `yaml:"assertion_audience"`
+	DefaultLifetime   string            `yaml:"default_lifetime"`
+	RefreshBefore     string            `yaml:"refresh_before"`
+	Parameter         string            `yaml:"parameter"`
 }
 
 // Error is one problem in a profiles document.
@@ -148,189 +195,4 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(e.Problem)
 	return b.String()
-}
-
-// Load reads and parses the profiles document at path.
-func Load(path string, opts Options) ([]Profile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("profile: read profiles document: %w", err)
-	}
-	ps, err := Parse(data, opts)
-	if err != nil {
-		return nil, fmt.Errorf("profile: %s is invalid: %w", path, err)
-	}
-	return ps, nil
-}
-
-// Parse parses and validates a profiles document. On any problem it returns
-// no profiles and an error joining one *Error per problem.
-func Parse(data []byte, opts Options) ([]Profile, error) {
-	var doc rawDocument
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &Error{Index: -1, Field: "profiles", Problem: "the document is empty"}
-		}
-		return nil, &Error{Index: -1, Problem: "not a valid profiles document: " + yamlProblem(err)}
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &Error{Index: -1, Problem: "more than one YAML document in the file"}
-	}
-	if len(doc.Profiles) == 0 {
-		return nil, &Error{Index: -1, Field: "profiles", Problem: "at least one profile is required"}
-	}
-
-	var errs []error
-	add := func(i int, name, field, format string, args ...any) {
-		errs = append(errs, &Error{Index: i, Profile: name, Field: field, Problem: fmt.Sprintf(format, args...)})
-	}
-	names := map[string]int{}
-	params := map[string]string{}
-	out := make([]Profile, 0, len(doc.Profiles))
-	for i, rp := range doc.Profiles {
-		p := Profile{
-			Name:     rp.Name,
-			TokenURL: strings.TrimSpace(rp.TokenURL),
-			SecretID: strings.TrimSpace(rp.SecretID),
-			Audience: rp.Audience,
-			Scope:    rp.Scope,
-			Params:   rp.Params,
-			Headers:  canonicalHeaders(rp.Headers),
-			Body:     Body(rp.Body),
-		}
-		name := rp.Name
-		switch err := tokenrecord.CheckProfileName(name); {
-		case name == "":
-			add(i, "", "name", "is required")
-		case err != nil:
-			add(i, name, "name", "%v", err)
-		default:
-			if j, dup := names[name]; dup {
-				add(i, name, "name", "duplicates profiles[%d]", j)
-			}
-			names[name] = i
-		}
-		if err := urlpolicy.Check(p.TokenURL); err != nil {
-			add(i, name, "token_url", "%v", err)
-		}
-		if p.SecretID == "" {
-			add(i, name, "secret_id", "is required")
-		}
-		for k := range p.Params {
-			if k == "" {
-				add(i, name, "params", "has an empty field name")
-			} else if reservedParams[k] {
-				add(i, name, "params."+k, "is set by the rotator and may not be overridden")
-			}
-		}
-		for _, dup := range duplicateHeaders(rp.Headers) {
-			add(i, name, "headers."+dup, "is given more than once (header names are case-insensitive)")
-		}
-		for k, v := range p.Headers {
-			switch {
-			case !headerRE.MatchString(k):
-				add(i, name, "headers."+k, "is not a valid header name")
-			case reservedHeaders[k]:
-				add(i, name, "headers."+k, "may not be set by a profile")
-			case strings.ContainsAny(v, "\r\n\x00"):
-				add(i, name, "headers."+k, "value contains a line break or NUL")
-			}
-		}
-		switch p.Body {
-		case "":
-			p.Body = BodyJSON
-		case BodyJSON, BodyForm:
-		default:
-			add(i, name, "body", "must be json or form, not %q", rp.Body)
-		}
-		p.RefreshBefore = DefaultRefreshBefore
-		if rp.RefreshBefore != "" {
-			d, err := time.ParseDuration(rp.RefreshBefore)
-			switch {
-			case err != nil:
-				add(i, name, "refresh_before", "%q is not a duration such as 15m or 1h", rp.RefreshBefore)
-			case d <= 0:
-				add(i, name, "refresh_before", "must be positive, not %s", rp.RefreshBefore)
-			default:
-				p.RefreshBefore = d
-			}
-		}
-		if rp.Parameter != "" {
-			prefix := strings.TrimSuffix(tokenrecord.ParameterName(opts.ParameterPrefix, "x"), "x")
-			switch {
-			case !parameterRE.MatchString(rp.Parameter) || strings.Contains(rp.Parameter, "//") || strings.HasSuffix(rp.Parameter, "/"):
-				add(i, name, "parameter", "must be an SSM parameter path such as %sname", prefix)
-			case !strings.HasPrefix(rp.Parameter, prefix):
-				add(i, name, "parameter", "%s is outside the token prefix %s, where the rotator may write", rp.Parameter, prefix)
-			case strings.HasSuffix(rp.Parameter, tokenrecord.LeaseSuffix):
-				add(i, name, "parameter", "may not end in %q, which names the rotator's lease parameters", tokenrecord.LeaseSuffix)
-			}
-			p.Parameter = rp.Parameter
-		} else if name != "" {
-			p.Parameter = tokenrecord.ParameterName(opts.ParameterPrefix, name)
-		}
-		if p.Parameter != "" {
-			if other, dup := params[p.Parameter]; dup && other != name {
-				add(i, name, "parameter", "%s is already used by profile %q", p.Parameter, other)
-			}
-			params[p.Parameter] = name
-		}
-		out = append(out, p)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
-}
-
-func canonicalHeaders(h map[string]string) map[string]string {
-	if len(h) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(h))
-	for k, v := range h {
-		if headerRE.MatchString(k) {
-			k = http.CanonicalHeaderKey(k)
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// duplicateHeaders returns the canonical names given more than once in h
-// under different spellings ("accept" and "Accept").
-func duplicateHeaders(h map[string]string) []string {
-	seen := map[string]int{}
-	for k := range h {
-		seen[http.CanonicalHeaderKey(k)]++
-	}
-	var dups []string
-	for k, n := range seen {
-		if n > 1 {
-			dups = append(dups, k)
-		}
-	}
-	sort.Strings(dups)
-	return dups
-}
-
-// yamlProblem renders a YAML error without quoting long input.
-func yamlProblem(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		return strings.Join(te.Errors, "; ")
-	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
-}
-
-// Names returns the profiles' names in document order.
-func Names(ps []Profile) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Name
-	}
-	return out
 }

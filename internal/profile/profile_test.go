@@ -99,6 +99,13 @@ func TestParseInvalid(t *testing.T) {
 		{"password in unparseable url", "profiles:\n  - name: p\n    token_url: \"https://u:pa55w0rd@[bad/t\"\n    secret_id: s\n", []string{"token_url", "not an absolute URL"}},
 		{"two documents", "profiles:\n" + base + "---\nprofiles: []\n", []string{"more than one YAML document"}},
 		{"wrong type", "profiles: {a: b}", []string{"not a valid profiles document"}},
+		{"unknown auth", "profiles:\n" + base + "    auth: client_secret_jwt\n", []string{`profile "ok"`, "field auth", "client_secret_basic", `"client_secret_jwt"`}},
+		{"basic as a header", "profiles:\n" + base + "    headers: {Authorization: Basic pa55w0rd}\n", []string{"headers.Authorization", "auth: client_secret_basic"}},
+		{"reserved assertion param", "profiles:\n" + base + "    params: {client_assertion: x}\n", []string{"params.client_assertion", "may not be overridden"}},
+		{"assertion_audience without private_key_jwt", "profiles:\n" + base + "    assertion_audience: https://a.example/\n", []string{"field assertion_audience", "private_key_jwt", "client_secret_post"}},
+		{"mtls over http", "profiles:\n  - name: p\n    token_url: http://127.0.0.1:8080/t\n    secret_id: s\n    auth: tls_client_auth\n", []string{`profile "p"`, "field auth", "must be https"}},
+		{"bad default_lifetime", "profiles:\n" + base + "    default_lifetime: a day\n", []string{"field default_lifetime", "not a duration such as 1h"}},
+		{"negative default_lifetime", "profiles:\n" + base + "    default_lifetime: -1h\n", []string{"field default_lifetime", "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +123,38 @@ func TestParseInvalid(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "pa55w0rd") {
 				t.Errorf("Parse error %q echoes a password", err)
+			}
+		})
+	}
+}
+
+func TestParseAuth(t *testing.T) {
+	base := "profiles:\n  - name: p\n    token_url: https://a.example/t\n    secret_id: s\n"
+	tests := []struct {
+		name     string
+		extra    string
+		auth     Auth
+		body     Body
+		aud      string
+		lifetime time.Duration
+	}{
+		{"default", "", AuthClientSecretPost, BodyJSON, "", 0},
+		{"post with form", "    auth: client_secret_post\n    body: form\n", AuthClientSecretPost, BodyForm, "", 0},
+		{"basic defaults to form", "    auth: client_secret_basic\n", AuthClientSecretBasic, BodyForm, "", 0},
+		{"basic with json", "    auth: client_secret_basic\n    body: json\n", AuthClientSecretBasic, BodyJSON, "", 0},
+		{"private_key_jwt", "    auth: private_key_jwt\n    assertion_audience: https://a.example/\n", AuthPrivateKeyJWT, BodyForm, "https://a.example/", 0},
+		{"tls_client_auth", "    auth: tls_client_auth\n    default_lifetime: 2h\n", AuthTLSClientAuth, BodyForm, "", 2 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps, err := Parse([]byte(base+tt.extra), Options{})
+			if err != nil {
+				t.Fatalf("Parse = %v", err)
+			}
+			p := ps[0]
+			if p.Auth != tt.auth || p.Body != tt.body || p.AssertionAudience != tt.aud || p.DefaultLifetime != tt.lifetime {
+				t.Errorf("Parse = auth %q body %q assertion_audience %q default_lifetime %v; want %q %q %q %v",
+					p.Auth, p.Body, p.AssertionAudience, p.DefaultLifetime, tt.auth, tt.body, tt.aud, tt.lifetime)
 			}
 		})
 	}

@@ -501,10 +501,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, hosts *bre
 		return
 	}
 	sent := r.now()
-	tok, err := r.Fetcher.Fetch(ctx, oauth.Request{
-		TokenURL: p.TokenURL, ClientID: s.creds.ClientID, ClientSecret: s.creds.ClientSecret,
-		Audience: p.Audience, Scope: p.Scope, Params: p.Params, Headers: p.Headers, Form: p.Body == profile.BodyForm,
-	})
+	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
 	if err != nil {
 		hosts.failed(host, p.Name, err)
 		s.fail(err.Error())

@@ -1,0 +1,153 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+)
+
+// Error is a failed token request.
+type Error struct {
+	// StatusCode is the last HTTP status, or 0 when no answer came.
+	StatusCode int
+	// Code is the OAuth error code ("invalid_client"…), when the endpoint
+	// sent one.
+	Code string
+	// Description is the endpoint's error_description, shortened, with the
+	// client secret, whole or any 8-byte piece of it, removed.
+	Description string
+	// Attempts is how many requests were sent.
+	Attempts int
+	// Retryable reports whether the failure was transient (network, 429,
+	// 5xx): a later run may succeed.
+	Retryable bool
+	// Err is the underlying cause.
+	Err error
+	// Auth and Body are the client authentication method and body
+	// encoding the request used ("client_secret_post", "json"…).
+	Auth, Body string
+	// Challenge is the auth scheme of the answer's WWW-Authenticate
+	// header ("Basic"…), when it had one.
+	Challenge string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("oauth: token request failed")
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": status %d", e.StatusCode)
+	}
+	if e.Code != "" {
+		fmt.Fprintf(&b, ", error %q", e.Code)
+	}
+	if e.Description != "" {
+		fmt.Fprintf(&b, " (%s)", e.Description)
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.Attempts == 0 {
+		b.WriteString(" (nothing was sent)")
+	} else {
+		fmt.Fprintf(&b, " after %d attempt(s)", e.Attempts)
+	}
+	b.WriteString(e.hint())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Sentinels wrapped by *Error.Err, matched with errors.Is.
+var (
+	ErrInvalidResponse = errors.New("invalid token response")
+	ErrRedirect        = errors.New("token endpoint redirected; not followed, it would resend the client secret")
+	ErrInsecureURL     = errors.New("token URL must use https (http only for loopback hosts)")
+)
+
+// rejectionCodes are the OAuth errors that may mean the endpoint expects
+// another client authentication or body encoding.
+var rejectionCodes = map[string]bool{
+	"invalid_client": true, "unauthorized_client": true, "unsupported_grant_type": true, "invalid_request": true,
+}
+
+// Rejected reports whether the endpoint refused the request itself (400,
+// 401, 415, or one of invalid_client, unauthorized_client,
+// unsupported_grant_type, invalid_request), as a wrong client
+// authentication or body encoding would make it.
+func (e *Error) Rejected() bool {
+	if e.Retryable {
+		return false
+	}
+	switch e.StatusCode {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnsupportedMediaType:
+		return true
+	}
+	return e.StatusCode != 0 && rejectionCodes[e.Code]
+}
+
+// hint says, for a rejection, how the request was sent and which profile
+// fields change that.
+func (e *Error) hint() string {
+	if e.Auth == "" || !e.Rejected() {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "; sent with auth %s and a %s body", e.Auth, e.Body)
+	if e.Challenge != "" {
+		fmt.Fprintf(&b, "; the endpoint asks for WWW-Authenticate scheme %s", e.Challenge)
+		if strings.EqualFold(e.Challenge, "Basic") && e.Auth != string(profile.AuthClientSecretBasic) {
+			b.WriteString(": try the profile field auth: client_secret_basic")
+		}
+	}
+	bodyHint := e.Body == string(profile.BodyJSON) &&
+		(e.Code == "unsupported_grant_type" || e.Code == "invalid_request" || e.StatusCode == http.StatusUnsupportedMediaType)
+	authHint := e.Code == "invalid_client" || e.Code == "unauthorized_client" || e.StatusCode == http.StatusUnauthorized
+	if bodyHint {
+		b.WriteString("; most token endpoints read only form bodies (RFC 6749): try the profile field body: form")
+	}
+	if authHint {
+		fmt.Fprintf(&b, "; if the credentials are right, the endpoint may expect another client authentication: set the profile field auth (%s) or body (json, form)", otherAuths(e.Auth))
+	}
+	if !bodyHint && !authHint {
+		fmt.Fprintf(&b, "; the profile fields auth (%s) and body (json, form) change them", otherAuths(e.Auth))
+	}
+	return b.String()
+}
+
+func otherAuths(used string) string {
+	var out []string
+	for _, a := range profile.Auths {
+		if string(a) != used {
+			out = append(out, string(a))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// challengeScheme returns the auth scheme of a WWW-Authenticate header
+// (its first token), shortened; the parameters (realm…) are dropped.
+func challengeScheme(h string) string {
+	h = strings.TrimSpace(h)
+	if i := strings.IndexAny(h, " ,"); i >= 0 {
+		h = h[:i]
+	}
+	if !headerToken(h) {
+		return ""
+	}
+	return truncate(h, 32)
+}
+
+func headerToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
