@@ -35,8 +35,8 @@ func (g *gatedFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token,
 	return g.next.Fetch(ctx, r)
 }
 
-// watchedStore reports the end of every Lock on locked; when hold is set,
-// each Lock first reports on holding and waits for hold to be closed.
+// watchedStore reports the end of every Lease on locked; when hold is set,
+// each Lease first reports on holding and waits for hold to be closed.
 type watchedStore struct {
 	rotate.Store
 	locked  chan error
@@ -44,12 +44,12 @@ type watchedStore struct {
 	hold    chan struct{}
 }
 
-func (w *watchedStore) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
+func (w *watchedStore) Lease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
 	if w.hold != nil {
 		w.holding <- struct{}{}
 		<-w.hold
 	}
-	release, err := w.Store.Lock(ctx, name, owner, now, ttl)
+	release, err := w.Store.Lease(ctx, name, owner, now, ttl)
 	if w.locked != nil {
 		w.locked <- err
 	}
@@ -106,14 +106,14 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			}
 		}
 	}
-	leaseName := func(prefix string) string { return tokenstore.LockName(rotate.RunLease(prefix)) }
+	leaseName := func(prefix string) string { return tokenstore.LeaseName(rotate.RunLease(prefix)) }
 	noLeases := func(t *testing.T, prefix string) {
 		t.Helper()
 		if v := e.raw(t, leaseName(prefix)); v != "" {
 			t.Errorf("run lease left behind: %q", v)
 		}
 		for _, p := range profiles {
-			if v := e.raw(t, tokenstore.LockName(tokenrecord.ParameterName(prefix, p))); v != "" {
+			if v := e.raw(t, tokenstore.LeaseName(tokenrecord.ParameterName(prefix, p))); v != "" {
 				t.Errorf("a lease of %s: %q; want none (leases are per run)", p, v)
 			}
 		}

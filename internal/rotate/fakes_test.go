@@ -38,12 +38,12 @@ type memStore struct {
 	writeErr error
 	// failRead, when set, is asked before each Read (numbered from 1)
 	// whether it fails.
-	failRead  func(n int) error
-	reads     int
-	writes    int
-	lockCalls int
-	lockErr   error         // returned by Lock when set
-	lockDelay time.Duration // how long Lock takes
+	failRead   func(n int) error
+	reads      int
+	writes     int
+	lockCalls  int
+	leaseErr   error         // returned by Lease when set
+	leaseDelay time.Duration // how long Lease takes
 }
 
 func newMemStore() *memStore {
@@ -93,16 +93,16 @@ func (m *memStore) Write(ctx context.Context, name string, rec tokenrecord.Recor
 	return m.versions[name], nil
 }
 
-func (m *memStore) Lock(_ context.Context, name, _ string, _ time.Time, _ time.Duration) (func(context.Context), error) {
+func (m *memStore) Lease(_ context.Context, name, _ string, _ time.Time, _ time.Duration) (func(context.Context), error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lockCalls++
-	time.Sleep(m.lockDelay)
-	if m.lockErr != nil {
-		return nil, m.lockErr
+	time.Sleep(m.leaseDelay)
+	if m.leaseErr != nil {
+		return nil, m.leaseErr
 	}
 	if m.locks[name] {
-		return nil, tokenstore.ErrLocked
+		return nil, tokenstore.ErrLeaseHeld
 	}
 	m.locks[name] = true
 	return func(context.Context) {

@@ -76,7 +76,7 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 		}
 		return
 	}
-	// The lease runs from before it is asked for (Lock may retry), on the
+	// The lease runs from before it is asked for (taking it may retry), on the
 	// real clock: everything under it, the release included, must end
 	// before it does, or another run could take it over and fetch the same
 	// tokens. Re-reads and token requests end at 3/4 of it, so that a token
@@ -85,10 +85,10 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	ttl := r.leaseTTL()
 	start := time.Now()
 	leaseEnd := start.Add(ttl)
-	release, err := r.Store.Lock(ctx, r.Lease, r.Owner, r.now(), ttl)
+	release, err := r.Store.Lease(ctx, r.Lease, r.Owner, r.now(), ttl)
 	if err != nil {
 		for _, s := range work {
-			if errors.Is(err, tokenstore.ErrLocked) {
+			if errors.Is(err, tokenstore.ErrLeaseHeld) {
 				s.skip("another rotator run is refreshing tokens")
 			} else {
 				s.fail(err.Error())

@@ -49,7 +49,7 @@ type Fetcher interface {
 type Store interface {
 	Read(ctx context.Context, names []string) (map[string]tokenstore.Stored, error)
 	Write(ctx context.Context, name string, rec tokenrecord.Record) (int64, error)
-	Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error)
+	Lease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error)
 }
 
 var (
@@ -77,7 +77,7 @@ type Rotator struct {
 	// (default 16).
 	Concurrency int
 	// Lease names the lease a run holds while it refreshes: the parameter
-	// Lease + ".lock" (see tokenstore.Lock). Required: every run that may
+	// Lease + ".lock" (see tokenstore.Store.Lease). Required: every run that may
 	// refresh the same tokens must use the same name, RunLease of their
 	// parameter prefix.
 	Lease string
