@@ -43,6 +43,7 @@ type memStore struct {
 	writes     int
 	lockCalls  int
 	leaseErr   error         // returned by Lease when set
+	newErr     error         // returned by Write for a parameter not yet stored
 	leaseDelay time.Duration // how long Lease takes
 }
 
@@ -86,6 +87,9 @@ func (m *memStore) Write(ctx context.Context, name string, rec tokenrecord.Recor
 	defer m.mu.Unlock()
 	if m.writeErr != nil {
 		return 0, m.writeErr
+	}
+	if _, ok := m.values[name]; !ok && m.newErr != nil {
+		return 0, m.newErr
 	}
 	m.writes++
 	m.values[name] = string(b)

@@ -79,10 +79,10 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	// The lease runs from before it is asked for (taking it may retry), on the
 	// real clock: everything under it, the release included, must end
 	// before it does, or another run could take it over and fetch the same
-	// tokens. Re-reads and token requests end at 3/4 of it, so that a token
-	// fetched in time still has time to be stored; writes end at 7/8, the
-	// release at 15/16.
-	ttl := r.leaseTTL()
+	// tokens. Write slots end at 11/16 of it (see budget.go), re-reads and
+	// token requests at 3/4, so that a token fetched in time still has time
+	// to be stored; writes end at 7/8, the release at 15/16.
+	ttl := r.leaseTTL(ctx, len(work))
 	start := time.Now()
 	leaseEnd := start.Add(ttl)
 	release, err := r.Store.Lease(ctx, r.Lease, r.Owner, r.now(), ttl)
@@ -116,9 +116,9 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/4), errLeaseBudget)
 	defer cancel()
 
-	work = r.recheck(ctx, work, force, runStart)
-	hosts := &breakers{}
-	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, writeCtx, s, hosts) })
+	work = r.plan(r.recheck(ctx, work, force, runStart), start, ttl)
+	rs := &runState{}
+	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, writeCtx, s, rs) })
 }
 
 // recheck re-reads the records of work under the lease, a batch at a
@@ -174,18 +174,22 @@ func (r *Rotator) recheck(ctx context.Context, work []*state, force bool, runSta
 	return still
 }
 
-// refreshOne fetches one due profile's token (within ctx) and publishes it
-// (within writeCtx, which ends later, so that a token fetched in time is
-// stored).
-func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, hosts *breakers) {
+// refreshOne fetches one due profile's token (within ctx, shortly before
+// its write slot) and publishes it at its slot (within writeCtx, which ends
+// later, so that a token fetched in time is stored).
+func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runState) {
 	p := s.p
-	if ctx.Err() != nil {
+	if err := r.sleepUntil(ctx, s.writeAt.Add(-fetchLead)); err != nil || ctx.Err() != nil {
 		s.fail("run ended before this profile was refreshed: " + context.Cause(ctx).Error())
 		return
 	}
 	host := hostOf(p.TokenURL)
-	if reason, open := hosts.open(host); open {
+	if reason, open := rs.hosts.open(host); open {
 		s.fail(reason)
+		return
+	}
+	if err := rs.limitErr(); err != nil && s.stored == nil {
+		s.fail("not requested: a new parameter cannot be created: " + err.Error())
 		return
 	}
 	sent := r.now()
@@ -194,7 +198,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, hosts *bre
 		Audience: p.Audience, Scope: p.Scope, Params: p.Params, Headers: p.Headers, Form: p.Body == profile.BodyForm,
 	})
 	if err != nil {
-		hosts.failed(host, p.Name, err)
+		rs.hosts.failed(host, p.Name, err)
 		s.fail(err.Error())
 		return
 	}
@@ -206,7 +210,13 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, hosts *bre
 		r.logger().LogAttrs(ctx, slog.LevelWarn, "token lifetime not longer than refresh_before: it will be fetched on every run",
 			slog.String("profile", p.Name), slog.Duration("lifetime", tok.ExpiresIn), slog.Duration("refresh_before", p.RefreshBefore))
 	}
+	// Wait for the slot even past writeCtx's end: the write then fails at
+	// once, and says why.
+	_ = r.sleepUntil(writeCtx, s.writeAt)
 	if _, err := r.Store.Write(writeCtx, p.Parameter, rec); err != nil {
+		rs.wrote(err)
+		r.logger().LogAttrs(ctx, slog.LevelError, "token fetched but not stored: the provider counted a request for nothing",
+			slog.String("profile", p.Name), slog.String("error", err.Error()))
 		s.fail(err.Error())
 		return
 	}
@@ -226,9 +236,3 @@ func RunLease(prefix string) string { return tokenrecord.ParameterName(prefix, "
 // errLeaseBudget ends the work of a run whose lease is about to end.
 var errLeaseBudget = errors.New("the run's lease is about to expire")
 
-func (r *Rotator) leaseTTL() time.Duration {
-	if r.LeaseTTL > 0 {
-		return r.LeaseTTL
-	}
-	return DefaultLeaseTTL
-}

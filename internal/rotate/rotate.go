@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -65,6 +66,13 @@ const (
 	DefaultSpread      = 0.05
 	DefaultMaxSpread   = time.Hour
 	DefaultMinSpread   = 10 * time.Minute
+	// DefaultWriteRate is PutParameter's standard-throughput quota as AWS
+	// Support quotes it (3 per second per account and region; 10 with
+	// higher throughput). It is not documented and other applications in
+	// the account share it.
+	DefaultWriteRate = 3.0
+	// DefaultInterval is the schedule's rate(5 minutes).
+	DefaultInterval = 5 * time.Minute
 )
 
 // Rotator keeps one valid token per profile.
@@ -82,9 +90,26 @@ type Rotator struct {
 	// parameter prefix.
 	Lease string
 	// LeaseTTL is how long a run's lease lasts if the run dies without
-	// releasing it (default 2m). Everything a run does under the lease is
-	// bounded to 7/8 of it.
+	// releasing it. Everything a run does under the lease is bounded to 7/8
+	// of it (see the package doc). Zero sizes it to the run's work: the
+	// time its writes take at WriteRate, plus room (at least 2m), and never
+	// past the deadline of the run's context (the Lambda's own deadline,
+	// after which the run cannot be alive).
 	LeaseTTL time.Duration
+	// WriteRate is the PutParameter calls per second this rotator may make:
+	// the account's PutParameter quota less what other applications in the
+	// account and region use (default DefaultWriteRate, 3/s; 10/s once the
+	// account has Parameter Store's higher throughput). A run paces its
+	// writes to it, requests a token only when its write fits before the
+	// run's write deadline, and defers the rest, most urgent first (see the
+	// package doc). Negative means unpaced.
+	WriteRate float64
+	// Interval is how often scheduled runs come (default 5m). A deferred
+	// profile whose stored token expires before the next run is a failure.
+	Interval time.Duration
+	// Sleep waits for d or until ctx ends (returning its error); nil means
+	// a timer. Simulations pass one that returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Spread brings each token's refresh forward by a deterministic
 	// per-token amount in [0, window), so tokens fetched together do not
 	// all fall due in the same run later. The window is Spread of the
@@ -125,6 +150,9 @@ const (
 	Refreshed Action = "refreshed"
 	Skipped   Action = "skipped"
 	Failed    Action = "failed"
+	// Deferred: due, but this run's write budget went to more urgent
+	// profiles; the next run takes it. No token was requested.
+	Deferred Action = "deferred"
 )
 
 // Outcome is one profile's result.
@@ -142,11 +170,12 @@ type Summary struct {
 	Refreshed []Outcome `json:"refreshed"`
 	Skipped   []Outcome `json:"skipped"`
 	Failed    []Outcome `json:"failed"`
+	Deferred  []Outcome `json:"deferred"`
 }
 
 // Outcomes returns every outcome, sorted by profile.
 func (s Summary) Outcomes() []Outcome {
-	all := append(append(append([]Outcome{}, s.Refreshed...), s.Skipped...), s.Failed...)
+	all := slices.Concat(s.Refreshed, s.Skipped, s.Failed, s.Deferred)
 	sort.Slice(all, func(i, j int) bool { return all[i].Profile < all[j].Profile })
 	return all
 }
@@ -179,6 +208,8 @@ type state struct {
 	// unread: the run's first read of the records failed for this (forced)
 	// profile, so the re-read under the lease has nothing to compare with.
 	unread bool
+	// writeAt is the profile's write slot (see budget.go).
+	writeAt time.Time
 }
 
 // Run performs one rotation. It returns the summary and, when any profile
@@ -218,7 +249,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	r.readSecrets(ctx, states, req.CheckCredentials)
 	r.refresh(ctx, states, req.Force, now)
 
-	sum := Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}}
+	sum := Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}, Deferred: []Outcome{}}
 	for _, s := range states {
 		o := s.outcome
 		switch o.Action {
@@ -226,6 +257,8 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 			sum.Refreshed = append(sum.Refreshed, o)
 		case Skipped:
 			sum.Skipped = append(sum.Skipped, o)
+		case Deferred:
+			sum.Deferred = append(sum.Deferred, o)
 		default:
 			sum.Failed = append(sum.Failed, o)
 		}
@@ -282,8 +315,11 @@ func (s *state) storedExpiry() *time.Time {
 
 func (r *Rotator) log(ctx context.Context, o Outcome) {
 	level := slog.LevelInfo
-	if o.Action == Failed {
+	switch o.Action {
+	case Failed:
 		level = slog.LevelError
+	case Deferred:
+		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{slog.String("profile", o.Profile), slog.String("action", string(o.Action)), slog.String("reason", o.Reason), slog.String("parameter", o.Parameter)}
 	if o.ExpiresAt != nil {

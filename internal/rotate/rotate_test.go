@@ -70,6 +70,9 @@ func newHarness(t *testing.T) *harness {
 		Profiles: testProfiles(t), Secrets: h.secrets, Fetcher: h.fetch, Store: h.store,
 		Now: h.clock.Now, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)), Owner: "test",
 		Lease: RunLease("/oauth-tokens"),
+		// Unit tests run on the real clock: 1 ms apart, the write
+		// budget never holds them up (budget_test.go tests it).
+		WriteRate: 1000,
 	}
 	return h
 }

@@ -53,6 +53,12 @@ const (
 // ErrTooLarge is returned for a record over AdvancedLimit.
 var ErrTooLarge = errors.New("tokenstore: record exceeds the 8 KiB limit of an Advanced parameter")
 
+// ErrParameterLimit is returned by Write when SSM refuses to create a
+// parameter because the account and region hold as many as their tier
+// allows (ParameterLimitExceeded).
+var ErrParameterLimit = errors.New("tokenstore: the account and region hold the most parameters the standard tier allows (10,000): " +
+	"delete parameters that are no longer used, or create this prefix's parameters in the advanced tier (up to 100,000 per account and region, charged per parameter per month)")
+
 // ErrLeaseHeld is returned by Lease when another run holds the lease.
 var ErrLeaseHeld = errors.New("tokenstore: another rotator run holds the lease")
 
@@ -167,6 +173,9 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 		if retried, rerr := s.API.PutParameter(ctx, in); rerr == nil {
 			out, err = retried, nil
 		}
+	}
+	if err != nil && errors.As(err, &ve) && ve.ErrorCode() == "ParameterLimitExceeded" {
+		return 0, fmt.Errorf("tokenstore: put %s: %w (%w)", name, ErrParameterLimit, err)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)

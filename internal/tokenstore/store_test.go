@@ -198,3 +198,26 @@ func TestStoreAgainstMoto(t *testing.T) {
 	}
 	r2(ctx)
 }
+
+// limitSSM refuses every PutParameter as SSM does at the parameter limit.
+type limitSSM struct{ fakeSSM }
+
+func (*limitSSM) PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	return nil, &types.ParameterLimitExceeded{Message: aws.String("You have exceeded the number of parameters for this AWS account.")}
+}
+
+func TestWriteAtParameterLimit(t *testing.T) {
+	_, err := (&Store{API: &limitSSM{}}).Write(context.Background(), "/oauth-tokens/p", record(64))
+	if !errors.Is(err, ErrParameterLimit) {
+		t.Fatalf("Write = %v; want ErrParameterLimit", err)
+	}
+	var le *types.ParameterLimitExceeded
+	if !errors.As(err, &le) {
+		t.Errorf("Write = %v; want the SSM error kept too", err)
+	}
+	for _, want := range []string{"/oauth-tokens/p", "10,000", "standard tier", "delete parameters", "advanced tier"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Write = %q; want it to say %q", err, want)
+		}
+	}
+}
