@@ -235,4 +235,3 @@ func RunLease(prefix string) string { return tokenrecord.ParameterName(prefix, "
 
 // errLeaseBudget ends the work of a run whose lease is about to end.
 var errLeaseBudget = errors.New("the run's lease is about to expire")
-
