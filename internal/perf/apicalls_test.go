@@ -78,6 +78,8 @@ func (r *awsRig) rotator(ps []profile.Profile, concurrency int) *rotate.Rotator 
 		Fetcher:     &oauth.Client{},
 		Concurrency: concurrency,
 		Logger:      discard,
+		// Without the quota model: call counts, not time.
+		WriteRate: -1,
 	}
 }
 
