@@ -22,6 +22,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
@@ -46,7 +49,14 @@ func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsenv.Load(awsenv.Options{Logger: logger}) // honours AWS_ENDPOINT_URL(_SSM)
+	// honours AWS_ENDPOINT_URL(_SSM); the retryer is the SDK's standard one
+	// without its client-side retry quota, which a burst of throttled reads
+	// (Parameter Store: 40 per second per account and region) would empty,
+	// failing every further retry at once. tokencache backs off on
+	// throttling itself, within its read timeout.
+	awsCfg, err := awsenv.Load(awsenv.Options{Logger: logger, Retryer: func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
 	}
