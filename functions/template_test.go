@@ -862,8 +862,11 @@ func ruleRotator(tpl map[string]any, _ string) []string {
 	if got := fmt.Sprint(props["ReservedConcurrentExecutions"]); got != "1" {
 		problems = append(problems, fmt.Sprintf("%s.ReservedConcurrentExecutions = %s; want 1", rotatorID, got))
 	}
-	if got := fmt.Sprint(props["Timeout"]); got != "120" {
-		problems = append(problems, fmt.Sprintf("%s.Timeout = %s; want 120", rotatorID, got))
+	// Lambda's maximum: a first fill writes at PutParameterRate for as long
+	// as it can (internal/rotate's write budget; internal/perf's first-fill
+	// figures).
+	if got := fmt.Sprint(props["Timeout"]); got != "900" {
+		problems = append(problems, fmt.Sprintf("%s.Timeout = %s; want 900", rotatorID, got))
 	}
 	// Two schedules: the rotation itself, and the credentials check that
 	// notices a changed client_id (scheduled runs read only due secrets).
@@ -919,6 +922,8 @@ func ruleEnvironments(tpl map[string]any, _ string) []string {
 			"KMS_KEY_ID":             ref("KmsKeyId"),
 			"METRICS_NAMESPACE":      ref("MetricsNamespace"),
 			"ENVIRONMENT":            ref("EnvironmentName"),
+			"ROTATOR_WRITE_RATE":     ref("PutParameterRate"),
+			"SCHEDULE_EXPRESSION":    ref("ScheduleExpression"),
 		},
 		"ConsumerFunction": {
 			"PROFILE":                ref("ConsumerProfile"),
@@ -1469,6 +1474,20 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 				delete(getMap(props(tpl, rotatorID), "Events", "CredentialsCheck", "Properties"), "Input")
 			},
 			want: "Events.CredentialsCheck.Properties.Input = <nil>",
+		},
+		{
+			name: "rotator timeout back to 120 s",
+			mutate: func(tpl map[string]any, _ *string) {
+				props(tpl, rotatorID)["Timeout"] = 120
+			},
+			want: "RotatorFunction.Timeout = 120; want 900",
+		},
+		{
+			name: "write rate not passed to the rotator",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(props(tpl, rotatorID), "Environment", "Variables"), "ROTATOR_WRITE_RATE")
+			},
+			want: "ROTATOR_WRITE_RATE",
 		},
 		{
 			name: "profiles file not per environment",
