@@ -26,8 +26,10 @@ type burstRetryer struct {
 }
 
 var burstRetryers = []burstRetryer{
-	{"functions/consumer's (standard, no retry quota)", func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
+	{"functions/consumer's (standard, no retry quota, 1 s max backoff)", func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.RateLimiter, o.Backoff = ratelimit.None, retry.NewExponentialJitterBackoff(time.Second)
+		})
 	}},
 	{"the SDK's default (3 attempts, retry quota)", nil},
 }

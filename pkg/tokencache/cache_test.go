@@ -605,11 +605,11 @@ func TestThrottledReadBacksOff(t *testing.T) {
 		wantWaits []time.Duration
 	}{
 		{"served after 5 throttled calls", 5, 0, true,
-			[]time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}},
-		{"backoff capped at 2 s (waits 1 s with this jitter)", 7, 0, true,
-			[]time.Duration{50, 100, 200, 400, 800, 1000, 1000}},
+			[]time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond}},
+		{"backoff capped at 1 s (waits 0.5 s with this jitter)", 7, 0, true,
+			[]time.Duration{50, 100, 200, 400, 500, 500, 500}},
 		{"no time left in the read timeout: fails", 100, 2 * time.Second, false,
-			[]time.Duration{50, 100, 200, 400, 800}},
+			[]time.Duration{50, 100, 200, 400, 500, 500}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			waits = nil

@@ -206,7 +206,7 @@ func (s *Source) read(ctx context.Context) *entry {
 // a window that doubles from readBackoffBase up to readBackoffMax.
 const (
 	readBackoffBase = 100 * time.Millisecond
-	readBackoffMax  = 2 * time.Second
+	readBackoffMax  = time.Second
 )
 
 // Test hooks: the jitter in [0, 1), and the wait between throttled calls.
