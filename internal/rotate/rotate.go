@@ -14,6 +14,32 @@
 // fetch the same profile twice: a run with something due takes one lease
 // (Rotator.Lease) before fetching and re-reads the due records under it.
 //
+// # Parameter Store's quotas
+//
+// PutParameter is throttled per account and region far below what a run
+// can fetch (3/s with standard throughput, 10/s with higher throughput, as
+// AWS Support quotes it), and a token fetched but never stored is a token
+// request the provider counted for nothing. So a run plans its writes
+// before it fetches: the profiles to refresh are ordered most urgent first
+// (no readable record, then the nearest expiry), each gets a write slot
+// 1/WriteRate apart, and a token is requested shortly (2 s) before its
+// slot, only if that slot comes before 11/16 of the lease. What does not
+// fit is Deferred: reported, logged as a warning and counted, not a
+// failure, and taken first by the next run (Interval later); a deferred
+// profile whose stored token expires before then is a failure that names
+// the budget. Writes throttled by other applications are retried by the
+// SDK within the write deadline (7/8 of the lease; the rotator's clients
+// have no client-side retry quota). Once a write meets the account's
+// parameter limit (10,000 standard parameters), no token is requested for
+// another profile that would need a new parameter.
+//
+// The lease is sized to the work: the time the run's writes take at
+// WriteRate, x16/11, plus 30 s, at least 2 minutes, and never past the
+// deadline of the run's context. With the function's 15-minute timeout a
+// first run after deploy stores about 1,800 profiles at 3/s (6,000 at
+// 10/s) and defers the rest; a run that dies holds the lease no longer than
+// its work needed, and never past the invocation's own end.
+//
 // A Rotator may run several Runs at once; its fields must not change while
 // it runs.
 package rotate
