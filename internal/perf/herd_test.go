@@ -192,7 +192,8 @@ func TestThunderingHerd(t *testing.T) {
 
 	rep := newReport(t, "50-thundering-herd", fmt.Sprintf("Thundering herd: %d profiles fetched together, a run every %s for %s (simulated)",
 		herdProfiles, human(herdInterval), human(herdSpan)))
-	rep.printf("The real Rotator on a simulated clock over in-memory SSM (real tokenstore) and a fetcher that answers at once;\n" +
+	rep.printf("Under the quota model's write budget: PutParameter 3 TPS, 15 min Lambda timeout (a run's writes take writes/TPS).\n" +
+		"The real Rotator on a simulated clock over in-memory SSM (real tokenstore) and a fetcher that answers at once;\n" +
 		"refresh_before 15m (the default). Spread window = Spread x lifetime, within [MinSpread, MaxSpread] and at most half the\n" +
 		"lifetime left after refresh_before (rotate.Rotator.SpreadWindow). \"Lifetime used\" is how much of its\n" +
 		"lifetime a token had served when it was replaced (the providers want it close to 100%%).\n\n")
