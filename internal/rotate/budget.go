@@ -132,14 +132,14 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 // deferRest defers every profile of rest: a failure when its stored token
 // expires before the next run can refresh it.
 func (r *Rotator) deferRest(rest []*state, b *writeBudget) {
-	budget := fmt.Sprintf("this run's PutParameter budget (%g writes/s, WriteRate, until %s into its lease: %d writes) went to more urgent profiles",
-		r.writeRate(), b.last.Sub(b.start).Round(time.Second), b.n)
+	budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
+		b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
 	next := r.now().Add(r.interval())
 	for _, s := range rest {
 		exp := s.storedExpiry()
 		if exp != nil && exp.Before(next) {
 			s.fail(fmt.Sprintf("not refreshed: %s, and the stored token expires at %s, before the next run (in %s): "+
-				"raise the account's PutParameter throughput (Parameter Store higher throughput) and WriteRate, or run less often with fewer profiles per account",
+				"enable Parameter Store's higher throughput (PutParameter 10/s) and raise ROTATOR_WRITE_RATE, or spread the profiles over more accounts or regions",
 				budget, exp.UTC().Format(time.RFC3339), r.interval()))
 			continue
 		}

@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -180,7 +181,7 @@ func (r *Rotator) recheck(ctx context.Context, work []*state, force bool, runSta
 func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runState) {
 	p := s.p
 	if err := r.sleepUntil(ctx, s.writeAt.Add(-fetchLead)); err != nil || ctx.Err() != nil {
-		s.fail("run ended before this profile was refreshed: " + context.Cause(ctx).Error())
+		s.fail("run ended before this profile was refreshed: " + cmp.Or(context.Cause(ctx), err).Error())
 		return
 	}
 	host := hostOf(p.TokenURL)
