@@ -114,5 +114,5 @@ bench: check-moto
 	  grep '^Benchmark' $(BENCH_DIR)/hotpath.$$i.txt; cat $(BENCH_DIR)/hotpath.$$i.txt >> $(BENCH_DIR)/hotpath.txt; \
 	done
 	@echo '== measurements: internal/perf with PERF=1 =='
-	cd internal/perf && PERF=1 PERF_REPORT=$(BENCH_DIR) PERF_HOTPATH=$(BENCH_DIR)/hotpath.txt $(GO) test -count=1 -timeout 20m -run .
+	cd internal/perf && PERF=1 PERF_REPORT=$(BENCH_DIR) PERF_HOTPATH=$(BENCH_DIR)/hotpath.txt $(GO) test -count=1 -timeout 60m -run .
 	@echo; echo '======== make bench: summary ========'; echo; cat $(BENCH_DIR)/*.md
