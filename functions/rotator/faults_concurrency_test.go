@@ -35,11 +35,11 @@ func (g *gatedFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token,
 	return g.next.Fetch(ctx, r)
 }
 
-// watchedStore reports the end of every Lease on locked; when hold is set,
+// watchedStore reports the end of every Lease on leased; when hold is set,
 // each Lease first reports on holding and waits for hold to be closed.
 type watchedStore struct {
 	rotate.Store
-	locked  chan error
+	leased  chan error
 	holding chan struct{}
 	hold    chan struct{}
 }
@@ -50,8 +50,8 @@ func (w *watchedStore) Lease(ctx context.Context, name, owner string, now time.T
 		<-w.hold
 	}
 	release, err := w.Store.Lease(ctx, name, owner, now, ttl)
-	if w.locked != nil {
-		w.locked <- err
+	if w.leased != nil {
+		w.leased <- err
 	}
 	return release, err
 }
@@ -131,13 +131,13 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			prefix := newPrefix()
 			runs, n := len(tt.payloads), len(profiles)
 			gate := &gatedFetcher{next: &oauth.Client{}, started: make(chan string, runs*n), release: make(chan struct{})}
-			locked := make(chan error, runs)
+			leased := make(chan error, runs)
 			before := e.requestsByClient()
 			results := make(chan runResult, runs)
 			for _, payload := range tt.payloads {
 				// A separate handler per run: a retry may land in another
 				// Lambda environment.
-				h := e.handler(t, doc.String(), prefix, gate, func(s rotate.Store) rotate.Store { return &watchedStore{Store: s, locked: locked} })
+				h := e.handler(t, doc.String(), prefix, gate, func(s rotate.Store) rotate.Store { return &watchedStore{Store: s, leased: leased} })
 				go func() {
 					sum, err := e.invoke(t, h, payload)
 					results <- runResult{sum, err}
@@ -145,7 +145,7 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			}
 			// Every run has tried the lease once, and one run holds it and
 			// is fetching every profile.
-			receive(t, locked, runs, "lease attempts")
+			receive(t, leased, runs, "lease attempts")
 			started := receive(t, gate.started, n, "token requests started")
 			close(gate.release)
 			var refreshed, skipped int

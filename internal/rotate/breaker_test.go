@@ -193,7 +193,7 @@ func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
 		if err == nil || budgetFailures(sum) != 3 || h.fetch.calls.Load() != 0 || h.store.writes != 0 {
 			t.Fatalf("Run = %+v, %v, %d fetches; want all 3 failed for the lease budget, nothing fetched or written", sum, err, h.fetch.calls.Load())
 		}
-		if !h.store.locks[h.r.Lease] {
+		if !h.store.leases[h.r.Lease] {
 			t.Error("the lease was released after its end; want it left to expire")
 		}
 	})

@@ -33,7 +33,7 @@ type memStore struct {
 	mu       sync.Mutex
 	values   map[string]string
 	versions map[string]int64
-	locks    map[string]bool
+	leases   map[string]bool
 	readErr  error
 	writeErr error
 	// failRead, when set, is asked before each Read (numbered from 1)
@@ -41,14 +41,14 @@ type memStore struct {
 	failRead   func(n int) error
 	reads      int
 	writes     int
-	lockCalls  int
+	leaseCalls int
 	leaseErr   error         // returned by Lease when set
 	newErr     error         // returned by Write for a parameter not yet stored
 	leaseDelay time.Duration // how long Lease takes
 }
 
 func newMemStore() *memStore {
-	return &memStore{values: map[string]string{}, versions: map[string]int64{}, locks: map[string]bool{}}
+	return &memStore{values: map[string]string{}, versions: map[string]int64{}, leases: map[string]bool{}}
 }
 
 func (m *memStore) Read(_ context.Context, names []string) (map[string]tokenstore.Stored, error) {
@@ -100,19 +100,19 @@ func (m *memStore) Write(ctx context.Context, name string, rec tokenrecord.Recor
 func (m *memStore) Lease(_ context.Context, name, _ string, _ time.Time, _ time.Duration) (func(context.Context), error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lockCalls++
+	m.leaseCalls++
 	time.Sleep(m.leaseDelay)
 	if m.leaseErr != nil {
 		return nil, m.leaseErr
 	}
-	if m.locks[name] {
+	if m.leases[name] {
 		return nil, tokenstore.ErrLeaseHeld
 	}
-	m.locks[name] = true
+	m.leases[name] = true
 	return func(context.Context) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		delete(m.locks, name)
+		delete(m.leases, name)
 	}, nil
 }
 
