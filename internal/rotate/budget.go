@@ -17,8 +17,8 @@ import (
 // Parameter Store's PutParameter quota (3/s by default, per account and
 // region) is far below what a run can fetch, so a run plans its writes
 // before it requests any token: every profile to refresh, most urgent
-// first, gets a write slot 1/WriteRate apart, counted from the lease's own
-// write. Slots run until 11/16 of the lease; the profiles left over are
+// first, gets a write slot 1/WriteRate apart, counted from the end of the
+// re-reads under the lease. Slots run until 11/16 of the lease; the profiles left over are
 // deferred to the next run without a token request. A profile's token is
 // requested shortly before its slot (fetchLead) and stored at its slot,
 // and writes may run on until 7/8 of the lease, so a throttled write has
@@ -34,7 +34,7 @@ const leaseSlack = 30 * time.Second
 
 // writeBudget hands out write slots on the real clock.
 type writeBudget struct {
-	start    time.Time     // the lease's write
+	start    time.Time     // the first slot is one interval after it
 	interval time.Duration // 1/rate; 0: unpaced
 	last     time.Time     // no slot after this
 	n        int           // slots handed out after the lease's
@@ -112,7 +112,12 @@ func byUrgency(a, b *state) int {
 // refresh, in slot order.
 func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*state {
 	slices.SortStableFunc(work, byUrgency)
+	// Slots count from now: the lease's write and the re-reads under it
+	// are behind, and slots already past would all be written at once.
 	b := &writeBudget{start: start, last: start.Add(ttl * 11 / 16)}
+	if now := time.Now(); now.After(start) {
+		b.start = now
+	}
 	if rate := r.writeRate(); rate > 0 {
 		b.interval = time.Duration(float64(time.Second) / rate)
 	}
