@@ -117,7 +117,16 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/4), errLeaseBudget)
 	defer cancel()
 
-	work = r.plan(r.recheck(ctx, work, force, runStart), start, ttl)
+	work = r.recheck(ctx, work, force, runStart)
+	if ctx.Err() != nil {
+		// The lease's time went on taking it and re-reading: that is no
+		// budget to defer to, but a run that could not work.
+		for _, s := range work {
+			s.fail("run ended before this profile was refreshed: " + context.Cause(ctx).Error())
+		}
+		return
+	}
+	work = r.plan(work, start, ttl)
 	rs := &runState{}
 	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, writeCtx, s, rs) })
 }
