@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 // The write budget.
@@ -17,12 +21,18 @@ import (
 // Parameter Store's PutParameter quota (3/s by default, per account and
 // region) is far below what a run can fetch, so a run plans its writes
 // before it requests any token: every profile to refresh, most urgent
-// first, gets a write slot 1/WriteRate apart, counted from the end of the
+// first, gets a write slot 1/(0.9 x WriteRate) apart, counted from the end of the
 // re-reads under the lease. Slots run until 11/16 of the lease; the profiles left over are
 // deferred to the next run without a token request. A profile's token is
 // requested shortly before its slot (fetchLead) and stored at its slot,
 // and writes may run on until 7/8 of the lease, so a throttled write has
 // time to be retried: a token that is requested is stored.
+
+// writeShare is the share of WriteRate a run plans its writes at. The rest
+// is headroom: a write throttled by another application's burst is retried
+// by the SDK, and at exactly the quota's rate the retries would compete
+// with every later write and never catch up.
+const writeShare = 0.9
 
 // fetchLead is how long before its write slot a profile's token is
 // requested, so that the token is at hand when its slot comes.
@@ -78,7 +88,7 @@ func (r *Rotator) leaseTTL(ctx context.Context, n int) time.Duration {
 	}
 	ttl := DefaultLeaseTTL
 	if rate := r.writeRate(); rate > 0 {
-		writes := time.Duration(float64(n+1) / rate * float64(time.Second))
+		writes := time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
 		ttl = max(ttl, writes*16/11+leaseSlack)
 	}
 	if dl, ok := ctx.Deadline(); ok {
@@ -119,7 +129,7 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 		b.start = now
 	}
 	if rate := r.writeRate(); rate > 0 {
-		b.interval = time.Duration(float64(time.Second) / rate)
+		b.interval = time.Duration(float64(time.Second) / (rate * writeShare))
 	}
 	var fit []*state
 	for i, s := range work {
@@ -188,4 +198,34 @@ func (rs *runState) wrote(err error) {
 			rs.paramLimit = err
 		}
 	}
+}
+
+// write stores a fetched token. A write that is still throttled after the
+// SDK's own retries (other applications share the account's PutParameter
+// quota) is tried again, a second or two later, for as long as writeCtx
+// lasts: the token is in hand, and losing it costs a token request.
+func (r *Rotator) write(writeCtx context.Context, name string, rec tokenrecord.Record) error {
+	for {
+		_, err := r.Store.Write(writeCtx, name, rec)
+		if err == nil || !throttled(err) || writeCtx.Err() != nil {
+			return err
+		}
+		wait := time.Second + time.Duration(rand.Int64N(int64(time.Second)))
+		if r.sleepUntil(writeCtx, time.Now().Add(wait)) != nil {
+			return err
+		}
+	}
+}
+
+// throttled reports whether err is AWS refusing a call for its rate.
+func throttled(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
+		return true
+	}
+	return false
 }

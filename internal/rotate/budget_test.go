@@ -40,7 +40,7 @@ func budgetHarness(t *testing.T, n, slots int) *harness {
 	h := newHarness(t)
 	h.r.Profiles = manyOn(h.r.Profiles[0], "p", n)
 	h.r.LeaseTTL = 16 * time.Second
-	h.r.WriteRate = float64(slots) / 10.5
+	h.r.WriteRate = float64(slots) / 10.5 / writeShare
 	h.r.Concurrency = 1
 	h.r.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	return h
@@ -173,8 +173,8 @@ func TestLeaseTTL(t *testing.T) {
 		lo, hi time.Duration
 	}{
 		{"few writes: the 2 min floor", Rotator{}, context.Background(), 10, DefaultLeaseTTL, DefaultLeaseTTL},
-		{"1,000 writes at 3/s: 1001/3 s x 16/11 + 30 s", Rotator{}, context.Background(), 1000, 515 * time.Second, 516 * time.Second},
-		{"1,000 writes at 10/s", Rotator{WriteRate: 10}, context.Background(), 1000, 175 * time.Second, 176 * time.Second},
+		{"1,000 writes at 0.9 x 3/s: 1001/2.7 s x 16/11 + 30 s", Rotator{}, context.Background(), 1000, 569 * time.Second, 570 * time.Second},
+		{"1,000 writes at 0.9 x 10/s", Rotator{WriteRate: 10}, context.Background(), 1000, 191 * time.Second, 192 * time.Second},
 		{"within the run's deadline", Rotator{}, soon, 1000, 55 * time.Second, time.Minute},
 		{"LeaseTTL set", Rotator{LeaseTTL: time.Hour}, soon, 1000, time.Hour, time.Hour},
 		{"unpaced", Rotator{WriteRate: -1}, context.Background(), 1000, DefaultLeaseTTL, DefaultLeaseTTL},
@@ -182,5 +182,22 @@ func TestLeaseTTL(t *testing.T) {
 		if got := tt.r.leaseTTL(tt.ctx, tt.n); got < tt.lo || got > tt.hi {
 			t.Errorf("%s: leaseTTL(%d) = %s; want %s to %s", tt.name, tt.n, got, tt.lo, tt.hi)
 		}
+	}
+}
+
+// TestThrottledWriteIsRetried checks that a fetched token whose write is
+// still throttled after the SDK's retries is written again while the write
+// deadline allows, not lost; other errors are not retried.
+func TestThrottledWriteIsRetried(t *testing.T) {
+	h := budgetHarness(t, 1, 1)
+	h.store.throttles = 5
+	sum, err := h.run(t, Request{})
+	if err != nil || len(sum.Refreshed) != 1 || h.fetch.calls.Load() != 1 || h.store.writes != 1 {
+		t.Fatalf("Run = %+v, %v, %d fetches, %d writes; want p-0 refreshed with one token request", sum, err, h.fetch.calls.Load(), h.store.writes)
+	}
+	h = budgetHarness(t, 1, 1)
+	h.store.writeErr = errBoom
+	if sum, err := h.run(t, Request{}); err == nil || len(sum.Failed) != 1 {
+		t.Fatalf("Run with a failing store = %+v, %v; want p-0 failed", sum, err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
@@ -44,6 +46,7 @@ type memStore struct {
 	leaseCalls int
 	leaseErr   error         // returned by Lease when set
 	newErr     error         // returned by Write for a parameter not yet stored
+	throttles  int           // Write calls still to refuse with ThrottlingException
 	leaseDelay time.Duration // how long Lease takes
 }
 
@@ -90,6 +93,10 @@ func (m *memStore) Write(ctx context.Context, name string, rec tokenrecord.Recor
 	}
 	if _, ok := m.values[name]; !ok && m.newErr != nil {
 		return 0, m.newErr
+	}
+	if m.throttles > 0 {
+		m.throttles--
+		return 0, fmt.Errorf("tokenstore: put %s: %w", name, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
 	}
 	m.writes++
 	m.values[name] = string(b)

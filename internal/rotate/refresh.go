@@ -223,7 +223,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	// Wait for the slot even past writeCtx's end: the write then fails at
 	// once, and says why.
 	_ = r.sleepUntil(writeCtx, s.writeAt)
-	if _, err := r.Store.Write(writeCtx, p.Parameter, rec); err != nil {
+	if err := r.write(writeCtx, p.Parameter, rec); err != nil {
 		rs.wrote(err)
 		r.logger().LogAttrs(ctx, slog.LevelError, "token fetched but not stored: the provider counted a request for nothing",
 			slog.String("profile", p.Name), slog.String("error", err.Error()))

@@ -22,8 +22,9 @@
 // request the provider counted for nothing. So a run plans its writes
 // before it fetches: the profiles to refresh are ordered most urgent first
 // (no readable record, then the nearest expiry), each gets a write slot
-// 1/WriteRate apart, and a token is requested shortly (2 s) before its
-// slot, only if that slot comes before 11/16 of the lease. What does not
+// 1/(0.9 x WriteRate) apart (the rest is headroom for retries), and a token
+// is requested shortly (2 s) before its slot, only if that slot comes
+// before 11/16 of the lease. What does not
 // fit is Deferred: reported, logged as a warning and counted, not a
 // failure, and taken first by the next run (Interval later); a deferred
 // profile whose stored token expires before then is a failure that names
@@ -34,9 +35,9 @@
 // another profile that would need a new parameter.
 //
 // The lease is sized to the work: the time the run's writes take at
-// WriteRate, x16/11, plus 30 s, at least 2 minutes, and never past the
-// deadline of the run's context. With the function's 15-minute timeout a
-// first run after deploy stores about 1,800 profiles at 3/s (6,000 at
+// 0.9 x WriteRate, x16/11, plus 30 s, at least 2 minutes, and never past
+// the deadline of the run's context. With the function's 15-minute timeout
+// a first run after deploy stores about 1,650 profiles at 3/s (5,500 at
 // 10/s) and defers the rest; a run that dies holds the lease no longer than
 // its work needed, and never past the invocation's own end.
 //
