@@ -105,8 +105,11 @@ func ruleRotator(tpl map[string]any, _ string) []string {
 	if got := fmt.Sprint(props["ReservedConcurrentExecutions"]); got != "1" {
 		problems = append(problems, fmt.Sprintf("%s.ReservedConcurrentExecutions = %s; want 1", rotatorID, got))
 	}
-	if got := fmt.Sprint(props["Timeout"]); got != "120" {
-		problems = append(problems, fmt.Sprintf("%s.Timeout = %s; want 120", rotatorID, got))
+	// Lambda's maximum: a first fill writes at PutParameterRate for as long
+	// as it can (internal/rotate's write budget; internal/perf's first-fill
+	// figures).
+	if got := fmt.Sprint(props["Timeout"]); got != "900" {
+		problems = append(problems, fmt.Sprintf("%s.Timeout = %s; want 900", rotatorID, got))
 	}
 	// Two schedules: the rotation itself, and the credentials check that
 	// notices a changed client_id (scheduled runs read only due secrets).
@@ -162,6 +165,8 @@ func ruleEnvironments(tpl map[string]any, _ string) []string {
 			"KMS_KEY_ID":             ref("KmsKeyId"),
 			"METRICS_NAMESPACE":      ref("MetricsNamespace"),
 			"ENVIRONMENT":            ref("EnvironmentName"),
+			"ROTATOR_WRITE_RATE":     ref("PutParameterRate"),
+			"SCHEDULE_EXPRESSION":    ref("ScheduleExpression"),
 		},
 		"ConsumerFunction": {
 			"PROFILE":                ref("ConsumerProfile"),

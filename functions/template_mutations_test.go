@@ -313,6 +313,20 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			want: "Events.CredentialsCheck.Properties.Input = <nil>",
 		},
 		{
+			name: "rotator timeout back to 120 s",
+			mutate: func(tpl map[string]any, _ *string) {
+				props(tpl, rotatorID)["Timeout"] = 120
+			},
+			want: "RotatorFunction.Timeout = 120; want 900",
+		},
+		{
+			name: "write rate not passed to the rotator",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(props(tpl, rotatorID), "Environment", "Variables"), "ROTATOR_WRITE_RATE")
+			},
+			want: "ROTATOR_WRITE_RATE",
+		},
+		{
 			name: "profiles file not per environment",
 			mutate: func(tpl map[string]any, _ *string) {
 				getMap(props(tpl, rotatorID), "Environment", "Variables")["PROFILES_FILE"] = "profiles/production.yaml"

@@ -20,8 +20,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
@@ -39,6 +43,9 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
+// consumerMaxBackoff bounds the SDK's wait between two attempts of a read.
+const consumerMaxBackoff = time.Second
+
 // setup builds the Handler once per process, outside the handler, so that
 // its cache survives warm invocations.
 func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*Handler, error) {
@@ -46,7 +53,18 @@ func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsenv.Load(awsenv.Options{Logger: logger}) // honours AWS_ENDPOINT_URL(_SSM)
+	// honours AWS_ENDPOINT_URL(_SSM). The retryer is the SDK's standard one
+	// without its client-side retry quota, which a burst of throttled reads
+	// (Parameter Store: 40 per second per account and region) would empty,
+	// failing every further retry at once, and with waits of at most
+	// consumerMaxBackoff (the SDK's own grow to 20 s): tokencache backs off
+	// on throttling itself, within its read timeout.
+	awsCfg, err := awsenv.Load(awsenv.Options{Logger: logger, Retryer: func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.RateLimiter = ratelimit.None
+			o.Backoff = retry.NewExponentialJitterBackoff(consumerMaxBackoff)
+		})
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
 	}

@@ -35,23 +35,23 @@ func (g *gatedFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token,
 	return g.next.Fetch(ctx, r)
 }
 
-// watchedStore reports the end of every Lock on locked; when hold is set,
-// each Lock first reports on holding and waits for hold to be closed.
+// watchedStore reports the end of every Lease on leased; when hold is set,
+// each Lease first reports on holding and waits for hold to be closed.
 type watchedStore struct {
 	rotate.Store
-	locked  chan error
+	leased  chan error
 	holding chan struct{}
 	hold    chan struct{}
 }
 
-func (w *watchedStore) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
+func (w *watchedStore) Lease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
 	if w.hold != nil {
 		w.holding <- struct{}{}
 		<-w.hold
 	}
-	release, err := w.Store.Lock(ctx, name, owner, now, ttl)
-	if w.locked != nil {
-		w.locked <- err
+	release, err := w.Store.Lease(ctx, name, owner, now, ttl)
+	if w.leased != nil {
+		w.leased <- err
 	}
 	return release, err
 }
@@ -106,14 +106,14 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			}
 		}
 	}
-	leaseName := func(prefix string) string { return tokenstore.LockName(rotate.RunLease(prefix)) }
+	leaseName := func(prefix string) string { return tokenstore.LeaseName(rotate.RunLease(prefix)) }
 	noLeases := func(t *testing.T, prefix string) {
 		t.Helper()
 		if v := e.raw(t, leaseName(prefix)); v != "" {
 			t.Errorf("run lease left behind: %q", v)
 		}
 		for _, p := range profiles {
-			if v := e.raw(t, tokenstore.LockName(tokenrecord.ParameterName(prefix, p))); v != "" {
+			if v := e.raw(t, tokenstore.LeaseName(tokenrecord.ParameterName(prefix, p))); v != "" {
 				t.Errorf("a lease of %s: %q; want none (leases are per run)", p, v)
 			}
 		}
@@ -131,13 +131,13 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			prefix := newPrefix()
 			runs, n := len(tt.payloads), len(profiles)
 			gate := &gatedFetcher{next: &oauth.Client{}, started: make(chan string, runs*n), release: make(chan struct{})}
-			locked := make(chan error, runs)
+			leased := make(chan error, runs)
 			before := e.requestsByClient()
 			results := make(chan runResult, runs)
 			for _, payload := range tt.payloads {
 				// A separate handler per run: a retry may land in another
 				// Lambda environment.
-				h := e.handler(t, doc.String(), prefix, gate, func(s rotate.Store) rotate.Store { return &watchedStore{Store: s, locked: locked} })
+				h := e.handler(t, doc.String(), prefix, gate, func(s rotate.Store) rotate.Store { return &watchedStore{Store: s, leased: leased} })
 				go func() {
 					sum, err := e.invoke(t, h, payload)
 					results <- runResult{sum, err}
@@ -145,7 +145,7 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			}
 			// Every run has tried the lease once, and one run holds it and
 			// is fetching every profile.
-			receive(t, locked, runs, "lease attempts")
+			receive(t, leased, runs, "lease attempts")
 			started := receive(t, gate.started, n, "token requests started")
 			close(gate.release)
 			var refreshed, skipped int

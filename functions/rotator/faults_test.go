@@ -242,7 +242,7 @@ func (e *faultEnv) checkFailure(t *testing.T, sum rotate.Summary, err error, pre
 	if got := e.raw(t, name); got != before {
 		t.Errorf("stored record of %s changed by a failed refresh:\n got %s\nwant %s", failed, got, before)
 	}
-	if lease := tokenstore.LockName(rotate.RunLease(prefix)); e.raw(t, lease) != "" {
+	if lease := tokenstore.LeaseName(rotate.RunLease(prefix)); e.raw(t, lease) != "" {
 		t.Errorf("run lease %s left behind: %q", lease, e.raw(t, lease))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,8 @@ type env struct {
 	Namespace    string
 	Environment  string
 	Concurrency  int
+	WriteRate    float64
+	Interval     time.Duration
 	LogLevel     slog.Level
 	Err          error
 }
@@ -67,6 +70,20 @@ func readEnv(get func(string) string) env {
 			errs = append(errs, fmt.Errorf("ROTATOR_CONCURRENCY=%q must be a whole number from 1 to 256", v))
 		}
 		e.Concurrency = n
+	}
+	if v := get("ROTATOR_WRITE_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0.1 || f > 10000 {
+			errs = append(errs, fmt.Errorf("ROTATOR_WRITE_RATE=%q must be the PutParameter calls per second the rotator may make, from 0.1 to 10000 (3 with Parameter Store's standard throughput, 10 with higher throughput)", v))
+		}
+		e.WriteRate = f
+	}
+	if v := get("SCHEDULE_EXPRESSION"); v != "" {
+		d, err := scheduleInterval(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		e.Interval = d
 	}
 	if v := get("LOG_LEVEL"); v != "" {
 		if err := e.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -123,6 +140,7 @@ func newHandler(e env, d handlerDeps) *handler {
 	h.rotator = rotate.Rotator{
 		Profiles: ps, Secrets: d.Secrets, Fetcher: d.Fetcher, Store: d.Store,
 		Concurrency: e.Concurrency, Now: d.Now, Logger: d.Logger,
+		WriteRate: e.WriteRate, Interval: e.Interval,
 		Lease: rotate.RunLease(e.Prefix), // <prefix>/.rotator.lock, shared by every run of this prefix
 	}
 	return h
@@ -189,7 +207,7 @@ func (h *handler) run(ctx context.Context, r *rotate.Rotator, req rotate.Request
 		return sum, err
 	}
 	h.emitMetrics(sum)
-	h.logger.Info("run finished", "force", req.Force, "refreshed", len(sum.Refreshed), "skipped", len(sum.Skipped), "failed", len(sum.Failed))
+	h.logger.Info("run finished", "force", req.Force, "refreshed", len(sum.Refreshed), "skipped", len(sum.Skipped), "failed", len(sum.Failed), "deferred", len(sum.Deferred))
 	return sum, err
 }
 
@@ -218,6 +236,7 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 		{Name: "ProfilesRefreshed", Unit: emf.Count, Value: float64(len(sum.Refreshed))},
 		{Name: "ProfilesSkipped", Unit: emf.Count, Value: float64(len(sum.Skipped))},
 		{Name: "ProfilesFailed", Unit: emf.Count, Value: float64(len(sum.Failed))},
+		{Name: "ProfilesDeferred", Unit: emf.Count, Value: float64(len(sum.Deferred))},
 	}
 	if minLeft >= 0 {
 		run = append(run, emf.Metric{Name: "MinSecondsUntilExpiry", Unit: emf.Seconds, Value: minLeft})
@@ -226,4 +245,32 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 	h.metricsMu.Lock()
 	defer h.metricsMu.Unlock()
 	_, _ = h.metrics.Write(out)
+}
+
+// scheduleInterval is how often an EventBridge schedule expression fires:
+// rate(N unit). A cron expression has no single interval: it returns zero,
+// and the rotator assumes rate(5 minutes)'s (rotate.DefaultInterval).
+func scheduleInterval(expr string) (time.Duration, error) {
+	if strings.HasPrefix(expr, "cron(") {
+		return 0, nil
+	}
+	bad := fmt.Errorf("SCHEDULE_EXPRESSION=%q must be rate(N minutes|hours|days) or cron(...), as the template's ScheduleExpression", expr)
+	inner, ok := strings.CutPrefix(expr, "rate(")
+	if !ok || !strings.HasSuffix(inner, ")") {
+		return 0, bad
+	}
+	num, unit, ok := strings.Cut(strings.TrimSuffix(inner, ")"), " ")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil || n < 1 {
+		return 0, bad
+	}
+	switch strings.TrimSuffix(unit, "s") {
+	case "minute":
+		return time.Duration(n) * time.Minute, nil
+	case "hour":
+		return time.Duration(n) * time.Hour, nil
+	case "day":
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return 0, bad
 }

@@ -86,6 +86,39 @@ func TestReadEnv(t *testing.T) {
 	}
 }
 
+func TestReadEnvQuota(t *testing.T) {
+	for _, tt := range []struct {
+		name, rate, schedule string
+		wantRate             float64
+		wantInterval         time.Duration
+		wantErr              string
+	}{
+		{name: "defaults (the rotator's own)"},
+		{name: "higher throughput", rate: "10", schedule: "rate(5 minutes)", wantRate: 10, wantInterval: 5 * time.Minute},
+		{name: "a fraction of the quota", rate: "1.5", schedule: "rate(1 hour)", wantRate: 1.5, wantInterval: time.Hour},
+		{name: "one minute", schedule: "rate(1 minute)", wantInterval: time.Minute},
+		{name: "days", schedule: "rate(2 days)", wantInterval: 48 * time.Hour},
+		{name: "cron: the default interval", schedule: "cron(0/5 * * * ? *)"},
+		{name: "rate not a number", rate: "fast", wantErr: "ROTATOR_WRITE_RATE"},
+		{name: "rate zero", rate: "0", wantErr: "ROTATOR_WRITE_RATE"},
+		{name: "schedule without unit", schedule: "rate(5)", wantErr: "SCHEDULE_EXPRESSION"},
+		{name: "schedule in seconds", schedule: "rate(30 seconds)", wantErr: "SCHEDULE_EXPRESSION"},
+		{name: "schedule not a schedule", schedule: "every 5 minutes", wantErr: "SCHEDULE_EXPRESSION"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := readEnv(func(k string) string {
+				return map[string]string{"PROFILES_FILE": "/p.yaml", "ROTATOR_WRITE_RATE": tt.rate, "SCHEDULE_EXPRESSION": tt.schedule}[k]
+			})
+			switch {
+			case tt.wantErr != "" && (e.Err == nil || !strings.Contains(e.Err.Error(), tt.wantErr)):
+				t.Errorf("readEnv error = %v; want it to name %s", e.Err, tt.wantErr)
+			case tt.wantErr == "" && (e.Err != nil || e.WriteRate != tt.wantRate || e.Interval != tt.wantInterval):
+				t.Errorf("readEnv = rate %v, interval %s, %v; want %v, %s", e.WriteRate, e.Interval, e.Err, tt.wantRate, tt.wantInterval)
+			}
+		})
+	}
+}
+
 func TestSampleProfilesAreValid(t *testing.T) {
 	for _, f := range []string{"profiles/sandbox.yaml", "profiles/production.yaml"} {
 		ps, err := profile.Load(f, profile.Options{})
@@ -282,6 +315,9 @@ func TestRotationAgainstMoto(t *testing.T) {
 		}
 		if _, ok := doc["MinSecondsUntilExpiry"]; ok {
 			runLines++
+			if d, ok := doc["ProfilesDeferred"]; !ok || d != 0.0 {
+				t.Errorf("EMF run line ProfilesDeferred = %v; want 0 (nothing deferred at 5 profiles)", d)
+			}
 		}
 		if _, ok := doc["SecondsUntilExpiry"]; ok {
 			profileLines++

@@ -13,9 +13,10 @@ import (
 
 // Proxy sits in front of moto_server: it counts AWS operations (by the
 // X-Amz-Target header of the JSON protocols SSM and Secrets Manager use,
-// such as "AmazonSSM.GetParameters" or "secretsmanager.GetSecretValue") and
+// such as "AmazonSSM.GetParameters" or "secretsmanager.GetSecretValue"),
 // can answer chosen operations with injected faults instead of forwarding
-// them. It is safe for concurrent use.
+// them, and can throttle them as AWS does per account (SetQuotas: moto has
+// no rate limits of its own). It is safe for concurrent use.
 type Proxy struct {
 	// URL is the proxy's endpoint; point AWS_ENDPOINT_URL at it.
 	URL string
@@ -24,6 +25,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	counts map[string]int
 	faults []Fault
+	q      quotas
 }
 
 // Fault answers the next Times calls of Op (every call while Times < 0)
@@ -66,6 +68,10 @@ func NewProxy(target string) *Proxy {
 		p.counts[op]++
 		f, faulted := p.takeFault(op, body)
 		p.mu.Unlock()
+		if !faulted && !p.q.admit(op) {
+			writeThrottle(w)
+			return
+		}
 		if faulted {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			w.WriteHeader(f.Status)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -45,9 +46,10 @@ func newAWSRig(t *testing.T) *awsRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// As functions/rotator/main.go: the standard retryer with 8 attempts.
+	// As functions/rotator/main.go: the standard retryer with 8 attempts
+	// and no client-side retry quota.
 	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 8 })
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts, o.RateLimiter = 8, ratelimit.None })
 	}
 	r.ssm, r.sm = ssm.NewFromConfig(cfg), secretsmanager.NewFromConfig(cfg)
 	r.split = &splitSSM{API: r.ssm}
@@ -76,6 +78,8 @@ func (r *awsRig) rotator(ps []profile.Profile, concurrency int) *rotate.Rotator 
 		Fetcher:     &oauth.Client{},
 		Concurrency: concurrency,
 		Logger:      discard,
+		// Without the quota model: call counts, not time.
+		WriteRate: -1,
 	}
 }
 

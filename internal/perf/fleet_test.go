@@ -81,7 +81,7 @@ func simulateFleet(t *testing.T, lifetime time.Duration) (ours, xo fleetCounts) 
 	fetch := &simFetcher{lifetime: lifetime}
 	ps := fleet(t, 1, "https://auth.example.com/oauth/token", "/fleet")
 	rot := &rotate.Rotator{Profiles: ps, Secrets: &clientcred.Reader{API: secrets}, Store: &tokenstore.Store{API: mem},
-		Fetcher: fetch, Now: clk.Now, Logger: discard, Lease: rotate.RunLease("/fleet")}
+		Fetcher: fetch, Now: clk.Now, Logger: discard, Lease: rotate.RunLease("/fleet"), Sleep: noSleep}
 	profileName := ps[0].Name
 
 	endpoint := newCountingTokenEndpoint(lifetime)

@@ -1,6 +1,7 @@
 package perf
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -31,14 +32,34 @@ type herdConfig struct {
 	maxSpread time.Duration
 	minSpread time.Duration
 	whatIf    bool // not the shipped defaults
+	// profiles, putTPS and span: zero means herdProfiles, herdPutTPS and
+	// herdSpan.
+	profiles int
+	putTPS   float64
+	span     time.Duration
 }
 
 // herdResult is what a simulation saw.
 type herdResult struct {
 	perRun   []int     // refreshes in each run; run i is at i*herdInterval
+	deferred []int     // deferrals in each run
 	used     []float64 // for each refresh of a token, the fraction of its lifetime it had been in use
 	requests int
 }
+
+// Quota model of the herd simulations: the rotator's write budget at
+// herdPutTPS with a Lambda timeout of herdTimeout (the template's), on a
+// simulated clock. A run's writes take writes/TPS of time: the next run is
+// the first schedule tick after the run ended (the rotator's reserved
+// concurrency of 1 holds the schedule's events meanwhile).
+const (
+	herdPutTPS  = 3
+	herdTimeout = 900 * time.Second
+)
+
+// noSleep is a Rotator.Sleep for simulations: the write slots are planned
+// as on the real clock, without waiting for them.
+func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // usageFetcher is simFetcher that also records, per profile (by
 // intermediary_id), how much of its previous token's lifetime had passed.
@@ -66,25 +87,39 @@ func (f *usageFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token,
 // a fetcher that issues tokens of the given lifetime at once.
 func simulateHerd(t *testing.T, cfg herdConfig) herdResult {
 	t.Helper()
+	n := cmp.Or(cfg.profiles, herdProfiles)
+	tps := cmp.Or(cfg.putTPS, herdPutTPS)
+	span := cmp.Or(cfg.span, herdSpan)
 	clk := newSimClock(simStart)
-	values := secretValues(herdProfiles, nil)
+	values := secretValues(n, nil)
 	f := &usageFetcher{simFetcher: simFetcher{lifetime: cfg.lifetime}, now: clk.Now, issued: map[string]time.Time{}}
 	rot := &rotate.Rotator{
 		Lease:    rotate.RunLease("/herd"),
-		Profiles: fleet(t, herdProfiles, "https://auth.example.com/oauth/token", "/herd"),
+		Profiles: fleet(t, n, "https://auth.example.com/oauth/token", "/herd"),
 		Secrets:  &clientcred.Reader{API: &memSecrets{values: values}},
 		Store:    &tokenstore.Store{API: newMemSSM()},
 		Fetcher:  f, Spread: cfg.spread, MaxSpread: cfg.maxSpread, MinSpread: cfg.minSpread,
 		Now: clk.Now, Logger: discard, Concurrency: 64,
+		WriteRate: tps, Sleep: noSleep,
 	}
 	var res herdResult
-	for at := time.Duration(0); at < herdSpan; at += herdInterval {
+	for at := time.Duration(0); at < span; {
 		clk.Set(simStart.Add(at))
-		sum, err := rot.Run(context.Background(), rotate.Request{})
+		ctx, cancel := context.WithTimeout(context.Background(), herdTimeout-5*time.Second)
+		sum, err := rot.Run(ctx, rotate.Request{})
+		cancel()
 		if err != nil {
 			t.Fatalf("%s: run at +%s: %v", cfg.name, at, err)
 		}
+		// Runs that never happened (the last one took longer than the
+		// interval) count as runs with nothing done.
+		took := time.Duration(float64(len(sum.Refreshed)+1) / tps * float64(time.Second))
 		res.perRun = append(res.perRun, len(sum.Refreshed))
+		res.deferred = append(res.deferred, len(sum.Deferred))
+		ended := at + took
+		for at += herdInterval; at < ended; at += herdInterval {
+			res.perRun, res.deferred = append(res.perRun, 0), append(res.deferred, 0)
+		}
 	}
 	res.used, res.requests = f.used, int(f.calls.Load())
 	return res
@@ -157,7 +192,8 @@ func TestThunderingHerd(t *testing.T) {
 
 	rep := newReport(t, "50-thundering-herd", fmt.Sprintf("Thundering herd: %d profiles fetched together, a run every %s for %s (simulated)",
 		herdProfiles, human(herdInterval), human(herdSpan)))
-	rep.printf("The real Rotator on a simulated clock over in-memory SSM (real tokenstore) and a fetcher that answers at once;\n" +
+	rep.printf("Under the quota model's write budget: PutParameter 3 TPS, 15 min Lambda timeout (a run's writes take writes/TPS).\n" +
+		"The real Rotator on a simulated clock over in-memory SSM (real tokenstore) and a fetcher that answers at once;\n" +
 		"refresh_before 15m (the default). Spread window = Spread x lifetime, within [MinSpread, MaxSpread] and at most half the\n" +
 		"lifetime left after refresh_before (rotate.Rotator.SpreadWindow). \"Lifetime used\" is how much of its\n" +
 		"lifetime a token had served when it was replaced (the providers want it close to 100%%).\n\n")

@@ -154,7 +154,7 @@ func TestForcedRunAfterAFailedFirstReadStillRefreshes(t *testing.T) {
 // the error, fetches nothing and writes nothing.
 func TestLeaseErrorFailsTheDueProfiles(t *testing.T) {
 	h := newHarness(t)
-	h.store.lockErr = errors.New("tokenstore: lease /oauth-tokens/.rotator.lock: AccessDeniedException")
+	h.store.leaseErr = errors.New("tokenstore: lease /oauth-tokens/.rotator.lock: AccessDeniedException")
 	sum, err := h.run(t, Request{})
 	if err == nil || len(sum.Failed) != 3 || h.fetch.calls.Load() != 0 || h.store.writes != 0 {
 		t.Fatalf("Run = %+v, %v, %d fetches, %d writes; want all 3 failed, nothing fetched or written", sum, err, h.fetch.calls.Load(), h.store.writes)
@@ -167,7 +167,7 @@ func TestLeaseErrorFailsTheDueProfiles(t *testing.T) {
 }
 
 // TestWorkUnderTheLeaseEndsBeforeIt: with a lease of 80 ms, work under it
-// ends at 70 ms (7/8), counted from before Lock.
+// ends at 70 ms (7/8), counted from before Lease.
 func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
 	budgetFailures := func(sum Summary) int {
 		n := 0
@@ -186,29 +186,29 @@ func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
 			t.Fatalf("Run = %+v, %v, %d writes; want all 3 failed, the ones not started naming the lease budget, nothing written", sum, err, h.store.writes)
 		}
 	})
-	t.Run("a Lock slower than the lease leaves nothing to do and no release", func(t *testing.T) {
+	t.Run("a Lease slower than the lease leaves nothing to do and no release", func(t *testing.T) {
 		h := newHarness(t)
-		h.r.LeaseTTL, h.store.lockDelay = 80*time.Millisecond, 100*time.Millisecond
+		h.r.LeaseTTL, h.store.leaseDelay = 80*time.Millisecond, 100*time.Millisecond
 		sum, err := h.run(t, Request{})
 		if err == nil || budgetFailures(sum) != 3 || h.fetch.calls.Load() != 0 || h.store.writes != 0 {
 			t.Fatalf("Run = %+v, %v, %d fetches; want all 3 failed for the lease budget, nothing fetched or written", sum, err, h.fetch.calls.Load())
 		}
-		if !h.store.locks[h.r.Lease] {
+		if !h.store.leases[h.r.Lease] {
 			t.Error("the lease was released after its end; want it left to expire")
 		}
 	})
 }
 
-// lockHook runs hook once before the first Lock.
-type lockHook struct {
+// leaseHook runs hook once before the first Lease.
+type leaseHook struct {
 	*memStore
 	once sync.Once
 	hook func()
 }
 
-func (l *lockHook) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
+func (l *leaseHook) Lease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (func(context.Context), error) {
 	l.once.Do(l.hook)
-	return l.memStore.Lock(ctx, name, owner, now, ttl)
+	return l.memStore.Lease(ctx, name, owner, now, ttl)
 }
 
 // TestForcedRunAfterAFailedFirstReadSkipsWhatAnotherRunJustIssued: such a
@@ -228,7 +228,7 @@ func TestForcedRunAfterAFailedFirstReadSkipsWhatAnotherRunJustIssued(t *testing.
 		return nil
 	}
 	// Between that read and its lease, another run refreshes partner.
-	h.r.Store = &lockHook{memStore: h.store, hook: func() {
+	h.r.Store = &leaseHook{memStore: h.store, hook: func() {
 		other := *h.r
 		other.Store = h.store
 		if _, err := other.Run(context.Background(), Request{Force: true, Profiles: []string{"partner"}}); err != nil {

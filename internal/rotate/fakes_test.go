@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
@@ -33,21 +35,23 @@ type memStore struct {
 	mu       sync.Mutex
 	values   map[string]string
 	versions map[string]int64
-	locks    map[string]bool
+	leases   map[string]bool
 	readErr  error
 	writeErr error
 	// failRead, when set, is asked before each Read (numbered from 1)
 	// whether it fails.
-	failRead  func(n int) error
-	reads     int
-	writes    int
-	lockCalls int
-	lockErr   error         // returned by Lock when set
-	lockDelay time.Duration // how long Lock takes
+	failRead   func(n int) error
+	reads      int
+	writes     int
+	leaseCalls int
+	leaseErr   error         // returned by Lease when set
+	newErr     error         // returned by Write for a parameter not yet stored
+	throttles  int           // Write calls still to refuse with ThrottlingException
+	leaseDelay time.Duration // how long Lease takes
 }
 
 func newMemStore() *memStore {
-	return &memStore{values: map[string]string{}, versions: map[string]int64{}, locks: map[string]bool{}}
+	return &memStore{values: map[string]string{}, versions: map[string]int64{}, leases: map[string]bool{}}
 }
 
 func (m *memStore) Read(_ context.Context, names []string) (map[string]tokenstore.Stored, error) {
@@ -87,28 +91,35 @@ func (m *memStore) Write(ctx context.Context, name string, rec tokenrecord.Recor
 	if m.writeErr != nil {
 		return 0, m.writeErr
 	}
+	if _, ok := m.values[name]; !ok && m.newErr != nil {
+		return 0, m.newErr
+	}
+	if m.throttles > 0 {
+		m.throttles--
+		return 0, fmt.Errorf("tokenstore: put %s: %w", name, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
+	}
 	m.writes++
 	m.values[name] = string(b)
 	m.versions[name]++
 	return m.versions[name], nil
 }
 
-func (m *memStore) Lock(_ context.Context, name, _ string, _ time.Time, _ time.Duration) (func(context.Context), error) {
+func (m *memStore) Lease(_ context.Context, name, _ string, _ time.Time, _ time.Duration) (func(context.Context), error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lockCalls++
-	time.Sleep(m.lockDelay)
-	if m.lockErr != nil {
-		return nil, m.lockErr
+	m.leaseCalls++
+	time.Sleep(m.leaseDelay)
+	if m.leaseErr != nil {
+		return nil, m.leaseErr
 	}
-	if m.locks[name] {
-		return nil, tokenstore.ErrLocked
+	if m.leases[name] {
+		return nil, tokenstore.ErrLeaseHeld
 	}
-	m.locks[name] = true
+	m.leases[name] = true
 	return func(context.Context) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		delete(m.locks, name)
+		delete(m.leases, name)
 	}, nil
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 // pausingSSM calls afterLeaseRead after each GetParameters of a lease, so a
-// test can hold a run at that point of Lock while another one goes on.
+// test can hold a run at that point of Lease while another one goes on.
 type pausingSSM struct {
 	API
 	afterLeaseRead func()
@@ -54,7 +54,7 @@ func TestLeasesAgainstMoto(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	putLease := func(t *testing.T, name, value string) {
 		t.Helper()
-		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(LockName(name)), Value: aws.String(value),
+		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(LeaseName(name)), Value: aws.String(value),
 			Type: types.ParameterTypeString, Overwrite: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
@@ -62,7 +62,7 @@ func TestLeasesAgainstMoto(t *testing.T) {
 	}
 	leaseValue := func(t *testing.T, name string) (string, bool) {
 		t.Helper()
-		out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(LockName(name))})
+		out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(LeaseName(name))})
 		var nf *types.ParameterNotFound
 		if errors.As(err, &nf) {
 			return "", false
@@ -77,20 +77,20 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		const name = "/leases/live"
 		live := "run-a " + now.Add(time.Minute).Format(time.RFC3339Nano)
 		putLease(t, name, live)
-		_, err := (&Store{API: client}).Lock(ctx, name, "run-b", now, time.Minute)
-		if !errors.Is(err, ErrLocked) {
-			t.Fatalf("Lock over a live lease = %v; want ErrLocked", err)
+		_, err := (&Store{API: client}).Lease(ctx, name, "run-b", now, time.Minute)
+		if !errors.Is(err, ErrLeaseHeld) {
+			t.Fatalf("Lease over a live lease = %v; want ErrLeaseHeld", err)
 		}
 		if v, _ := leaseValue(t, name); v != live {
-			t.Errorf("lease = %q after a refused Lock; want it untouched (%q)", v, live)
+			t.Errorf("lease = %q after a refused Lease; want it untouched (%q)", v, live)
 		}
 	})
 
 	t.Run("a create whose answer was lost and whose retry found the lease is ours", func(t *testing.T) {
 		const name = "/leases/lost-answer"
-		release, err := (&Store{API: retriedCreate{API: client}}).Lock(ctx, name, "run-a", now, time.Minute)
+		release, err := (&Store{API: retriedCreate{API: client}}).Lease(ctx, name, "run-a", now, time.Minute)
 		if err != nil {
-			t.Fatalf("Lock = %v; want the lease (the value SSM holds is this run's own)", err)
+			t.Fatalf("Lease = %v; want the lease (the value SSM holds is this run's own)", err)
 		}
 		release(ctx)
 		if v, ok := leaseValue(t, name); ok {
@@ -105,9 +105,9 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "/leases/" + strings.ReplaceAll(tt.name, " ", "-")
 			putLease(t, name, tt.value)
-			release, err := (&Store{API: client}).Lock(ctx, name, "run-b", now, time.Minute)
+			release, err := (&Store{API: client}).Lease(ctx, name, "run-b", now, time.Minute)
 			if err != nil {
-				t.Fatalf("Lock over %q = %v; want the lease taken over", tt.value, err)
+				t.Fatalf("Lease over %q = %v; want the lease taken over", tt.value, err)
 			}
 			if v, _ := leaseValue(t, name); !strings.HasPrefix(v, "run-b#") {
 				t.Errorf("lease = %q; want it held by run-b", v)
@@ -134,34 +134,34 @@ func TestLeasesAgainstMoto(t *testing.T) {
 			err     error
 		}
 		ra, rb := make(chan result, 1), make(chan result, 1)
-		go func() { rel, err := a.Lock(ctx, name, "run-a", now, time.Minute); ra <- result{rel, err} }()
+		go func() { rel, err := a.Lease(ctx, name, "run-a", now, time.Minute); ra <- result{rel, err} }()
 		<-aRead
-		go func() { rel, err := b.Lock(ctx, name, "run-b", now, time.Minute); rb <- result{rel, err} }()
+		go func() { rel, err := b.Lease(ctx, name, "run-b", now, time.Minute); rb <- result{rel, err} }()
 		first := <-ra
 		close(aDone)
 		second := <-rb
 		if first.err != nil {
-			t.Fatalf("run a: Lock = %v; want the expired lease taken over", first.err)
+			t.Fatalf("run a: Lease = %v; want the expired lease taken over", first.err)
 		}
-		if !errors.Is(second.err, ErrLocked) {
+		if !errors.Is(second.err, ErrLeaseHeld) {
 			if second.err == nil {
 				second.release(ctx)
 			}
-			t.Fatalf("run b: Lock = %v while run a holds the lease; want ErrLocked (both runs would fetch the token)", second.err)
+			t.Fatalf("run b: Lease = %v while run a holds the lease; want ErrLeaseHeld (both runs would fetch the token)", second.err)
 		}
-		if _, err := (&Store{API: client}).Lock(ctx, name, "run-c", now, time.Minute); !errors.Is(err, ErrLocked) {
-			t.Errorf("run c: Lock while run a holds the lease = %v; want ErrLocked", err)
+		if _, err := (&Store{API: client}).Lease(ctx, name, "run-c", now, time.Minute); !errors.Is(err, ErrLeaseHeld) {
+			t.Errorf("run c: Lease while run a holds the lease = %v; want ErrLeaseHeld", err)
 		}
 		// Run b's losing overwrite left its own value in the lease, so run
 		// a's release does not delete it (it deletes only its own value):
 		// the lease stays until it expires, and nobody holds it twice.
 		first.release(ctx)
-		if _, err := (&Store{API: client}).Lock(ctx, name, "run-d", now, time.Minute); !errors.Is(err, ErrLocked) {
-			t.Errorf("run d: Lock before the leftover lease expires = %v; want ErrLocked", err)
+		if _, err := (&Store{API: client}).Lease(ctx, name, "run-d", now, time.Minute); !errors.Is(err, ErrLeaseHeld) {
+			t.Errorf("run d: Lease before the leftover lease expires = %v; want ErrLeaseHeld", err)
 		}
-		release, err := (&Store{API: client}).Lock(ctx, name, "run-d", now.Add(2*time.Minute), time.Minute)
+		release, err := (&Store{API: client}).Lease(ctx, name, "run-d", now.Add(2*time.Minute), time.Minute)
 		if err != nil {
-			t.Fatalf("Lock after the leftover lease expired = %v", err)
+			t.Fatalf("Lease after the leftover lease expired = %v", err)
 		}
 		release(ctx)
 		if v, ok := leaseValue(t, name); ok {

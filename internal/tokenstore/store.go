@@ -4,11 +4,14 @@
 // value's size (Standard up to 4 KiB, Advanced up to 8 KiB, an error above:
 // moto does not enforce these limits, so this package does), overwrite the
 // previous version and use a customer-managed KMS key when one is given.
-// Reads are batched: GetParameters takes at most 10 names per call.
+// Reads are batched: GetParameters takes at most 10 names per call. A write
+// that SSM refuses because the account holds as many parameters as its
+// tier allows (10,000 standard) fails with ErrParameterLimit, which says
+// what to do.
 //
-// Leases (Lock) keep two rotator runs from fetching the same profiles at
-// once (the rotator takes one per run, see rotate.RunLease): a lease is a
-// parameter created with Overwrite=false, which SSM
+// Leases (Store.Lease) keep two rotator runs from fetching the same
+// profiles at once (the rotator takes one per run, see rotate.RunLease): a
+// lease is a parameter (LeaseName) created with Overwrite=false, which SSM
 // creates atomically, so only one run can hold it. The lease of a run that
 // died expires and is taken over by exactly one run.
 //
@@ -53,8 +56,14 @@ const (
 // ErrTooLarge is returned for a record over AdvancedLimit.
 var ErrTooLarge = errors.New("tokenstore: record exceeds the 8 KiB limit of an Advanced parameter")
 
-// ErrLocked is returned by Lock when another run holds the lease.
-var ErrLocked = errors.New("tokenstore: another rotator run holds the lease")
+// ErrParameterLimit is returned by Write when SSM refuses to create a
+// parameter because the account and region hold as many as their tier
+// allows (ParameterLimitExceeded).
+var ErrParameterLimit = errors.New("tokenstore: the account and region hold the most parameters the standard tier allows (10,000): " +
+	"delete parameters that are no longer used, or create this prefix's parameters in the advanced tier (up to 100,000 per account and region, charged per parameter per month)")
+
+// ErrLeaseHeld is returned by Lease when another run holds the lease.
+var ErrLeaseHeld = errors.New("tokenstore: another rotator run holds the lease")
 
 // Store reads and writes records.
 type Store struct {
@@ -168,16 +177,22 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 			out, err = retried, nil
 		}
 	}
+	if err != nil && errors.As(err, &ve) && ve.ErrorCode() == "ParameterLimitExceeded" {
+		return 0, fmt.Errorf("tokenstore: put %s: %w (%w)", name, ErrParameterLimit, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
 	}
 	return out.Version, nil
 }
 
-// LockName is the lease parameter of the lease on name.
-func LockName(name string) string { return name + ".lock" }
+// LeaseName is the parameter that holds the lease on name: name + ".lock"
+// (the suffix predates the name "lease" and is kept, so that deployed
+// stacks and their IAM policy, which allows deleting only *.lock, keep
+// working).
+func LeaseName(name string) string { return name + ".lock" }
 
-// Lock takes the lease on name for ttl. It returns ErrLocked when another
+// Lease takes the lease on name for ttl. It returns ErrLeaseHeld when another
 // run holds a lease that has not expired; an expired or unreadable lease
 // (its holder died) is taken over. The returned release deletes the lease.
 //
@@ -188,22 +203,22 @@ func LockName(name string) string { return name + ".lock" }
 // same expired lease, exactly one of them holds it afterwards. (Deleting and
 // re-creating it instead would let a second run delete the fresh lease of
 // the first, and both would fetch the token.)
-func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (release func(context.Context), err error) {
-	lock := LockName(name)
+func (s *Store) Lease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (release func(context.Context), err error) {
+	param := LeaseName(name)
 	until := now.Add(ttl).UTC()
 	// The nonce makes every lease value unique, so that release can tell
 	// its own lease from one another run took over after it expired.
 	value := owner + "#" + nonce() + " " + until.Format(time.RFC3339Nano)
 	put := func(overwrite bool) (*ssm.PutParameterOutput, error) {
 		return s.API.PutParameter(ctx, &ssm.PutParameterInput{
-			Name: aws.String(lock), Value: aws.String(value), Type: types.ParameterTypeString,
+			Name: aws.String(param), Value: aws.String(value), Type: types.ParameterTypeString,
 			Overwrite: aws.Bool(overwrite), Tier: types.ParameterTierStandard,
 			Description: aws.String("oauth-token-rotator lease: a run is refreshing this token"),
 		})
 	}
 	// current reads the lease parameter: nil when there is none.
 	current := func(ctx context.Context) (*types.Parameter, error) {
-		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{lock}})
+		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{param}})
 		if err != nil || len(res.Parameters) != 1 {
 			return nil, err
 		}
@@ -218,7 +233,7 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 		if held, err := current(ctx); err != nil || !ours(held) {
 			return
 		}
-		_, _ = s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(lock)})
+		_, _ = s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(param)})
 	}
 	_, err = put(false)
 	if err == nil {
@@ -226,22 +241,22 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 	}
 	var exists *types.ParameterAlreadyExists
 	if !errors.As(err, &exists) {
-		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
+		return nil, fmt.Errorf("tokenstore: lease %s: %w", param, err)
 	}
 	// Someone holds it: take it over only if it has expired.
 	held, gerr := current(ctx)
 	if gerr != nil {
-		return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, gerr)
+		return nil, fmt.Errorf("tokenstore: lease %s: %w", param, gerr)
 	}
 	if held == nil {
 		// Released in the meantime: create it again, if nobody else has.
 		if _, err := put(false); err != nil {
 			if !errors.As(err, &exists) {
-				return nil, fmt.Errorf("tokenstore: lease %s: %w", lock, err)
+				return nil, fmt.Errorf("tokenstore: lease %s: %w", param, err)
 			}
 			// Someone has; it may be this very create, answered late.
 			if again, gerr := current(ctx); gerr != nil || !ours(again) {
-				return nil, ErrLocked
+				return nil, ErrLeaseHeld
 			}
 		}
 		return release, nil
@@ -252,16 +267,16 @@ func (s *Store) Lock(ctx context.Context, name, owner string, now time.Time, ttl
 		return release, nil
 	}
 	if exp, ok := leaseExpiry(aws.ToString(held.Value)); ok && now.Before(exp) {
-		return nil, ErrLocked
+		return nil, ErrLeaseHeld
 	}
 	out, err := put(true)
 	if err != nil {
-		return nil, fmt.Errorf("tokenstore: lease %s: take over expired lease: %w", lock, err)
+		return nil, fmt.Errorf("tokenstore: lease %s: take over expired lease: %w", param, err)
 	}
 	// Version 1: the expired lease was released before this write, which
 	// created a new one.
 	if out.Version != held.Version+1 && out.Version != 1 {
-		return nil, ErrLocked // another run took it over first
+		return nil, ErrLeaseHeld // another run took it over first
 	}
 	return release, nil
 }

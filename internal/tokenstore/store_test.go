@@ -179,22 +179,45 @@ func TestStoreAgainstMoto(t *testing.T) {
 
 	// Leases: one holder at a time; an expired lease is taken over.
 	now := time.Now()
-	release, err := s.Lock(ctx, "/oauth-tokens/p", "run-a", now, time.Minute)
+	release, err := s.Lease(ctx, "/oauth-tokens/p", "run-a", now, time.Minute)
 	if err != nil {
-		t.Fatalf("Lock = %v", err)
+		t.Fatalf("Lease = %v", err)
 	}
-	if _, err := s.Lock(ctx, "/oauth-tokens/p", "run-b", now, time.Minute); !errors.Is(err, ErrLocked) {
-		t.Fatalf("second Lock = %v; want ErrLocked", err)
+	if _, err := s.Lease(ctx, "/oauth-tokens/p", "run-b", now, time.Minute); !errors.Is(err, ErrLeaseHeld) {
+		t.Fatalf("second Lease = %v; want ErrLeaseHeld", err)
 	}
-	releaseC, err := s.Lock(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute)
+	releaseC, err := s.Lease(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute)
 	if err != nil {
-		t.Fatalf("Lock after expiry = %v; want the stale lease taken over", err)
+		t.Fatalf("Lease after expiry = %v; want the stale lease taken over", err)
 	}
 	release(ctx) // run-a's late release leaves run-c's lease alone
 	releaseC(ctx)
-	r2, err := s.Lock(ctx, "/oauth-tokens/p", "run-d", now, time.Minute)
+	r2, err := s.Lease(ctx, "/oauth-tokens/p", "run-d", now, time.Minute)
 	if err != nil {
-		t.Fatalf("Lock after release = %v", err)
+		t.Fatalf("Lease after release = %v", err)
 	}
 	r2(ctx)
+}
+
+// limitSSM refuses every PutParameter as SSM does at the parameter limit.
+type limitSSM struct{ fakeSSM }
+
+func (*limitSSM) PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	return nil, &types.ParameterLimitExceeded{Message: aws.String("You have exceeded the number of parameters for this AWS account.")}
+}
+
+func TestWriteAtParameterLimit(t *testing.T) {
+	_, err := (&Store{API: &limitSSM{}}).Write(context.Background(), "/oauth-tokens/p", record(64))
+	if !errors.Is(err, ErrParameterLimit) {
+		t.Fatalf("Write = %v; want ErrParameterLimit", err)
+	}
+	var le *types.ParameterLimitExceeded
+	if !errors.As(err, &le) {
+		t.Errorf("Write = %v; want the SSM error kept too", err)
+	}
+	for _, want := range []string{"/oauth-tokens/p", "10,000", "standard tier", "delete parameters", "advanced tier"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Write = %q; want it to say %q", err, want)
+		}
+	}
 }

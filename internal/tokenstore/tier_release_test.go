@@ -74,23 +74,23 @@ func TestReleaseDeletesOnlyOwnLease(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-	releaseA, err := s.Lock(ctx, "/oauth-tokens/p", "run-a", now, time.Minute)
+	releaseA, err := s.Lease(ctx, "/oauth-tokens/p", "run-a", now, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A is slow; its lease expires and B takes it over.
-	releaseB, err := s.Lock(ctx, "/oauth-tokens/p", "run-b", now.Add(2*time.Minute), time.Minute)
+	releaseB, err := s.Lease(ctx, "/oauth-tokens/p", "run-b", now.Add(2*time.Minute), time.Minute)
 	if err != nil {
 		t.Fatalf("B's take-over = %v", err)
 	}
 	releaseA(ctx) // must leave B's lease alone
-	if _, err := s.Lock(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute); !errors.Is(err, ErrLocked) {
-		t.Fatalf("C's Lock after A's late release = %v; want ErrLocked (B still holds it)", err)
+	if _, err := s.Lease(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute); !errors.Is(err, ErrLeaseHeld) {
+		t.Fatalf("C's Lease after A's late release = %v; want ErrLeaseHeld (B still holds it)", err)
 	}
 	releaseB(ctx)
-	releaseC, err := s.Lock(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute)
+	releaseC, err := s.Lease(ctx, "/oauth-tokens/p", "run-c", now.Add(2*time.Minute), time.Minute)
 	if err != nil {
-		t.Fatalf("C's Lock after B's release = %v", err)
+		t.Fatalf("C's Lease after B's release = %v", err)
 	}
 	releaseC(ctx)
 }

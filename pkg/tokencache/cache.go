@@ -54,8 +54,11 @@ type Config struct {
 	// MaxAge bounds how long a record is trusted after it was read: once it
 	// is older, the parameter is read again, so that a long-running process
 	// picks up a rotated (or force-rotated) token well before the old one
-	// nears expiry. Zero means DefaultMaxAge; a negative value means no
-	// bound (the parameter is read again only when the token nears expiry).
+	// nears expiry. Each read draws its own age from the last fifth of
+	// MaxAge (4 to 5 minutes by default), so that containers started
+	// together do not read again together. Zero means DefaultMaxAge; a
+	// negative value means no bound (the parameter is read again only when
+	// the token nears expiry).
 	MaxAge time.Duration
 	// MinReadInterval is the least time between two reads of one parameter
 	// after a read failed, and after a read that returned a token already
@@ -64,9 +67,13 @@ type Config struct {
 	// rejection of a token always causes one read. Zero means
 	// DefaultMinReadInterval; a negative value means no minimum.
 	MinReadInterval time.Duration
-	// ReadTimeout bounds one shared GetParameter call, SDK retries
-	// included. It is independent of the callers' contexts, which may end
-	// sooner. Zero or negative means DefaultReadTimeout.
+	// ReadTimeout bounds one shared parameter read, SDK retries included.
+	// A read that SSM throttles (ThrottlingException: Parameter Store's
+	// reads are 40 per second per account and region by default) is tried
+	// again after a jittered backoff for as long as ReadTimeout leaves
+	// time, whatever the SDK client's own retryer gave up on. It is
+	// independent of the callers' contexts, which may end sooner. Zero or
+	// negative means DefaultReadTimeout.
 	ReadTimeout time.Duration
 	// Logger receives a warning when a cached token is served because a
 	// read failed (once per run of failures), and a note when reads succeed
@@ -248,6 +255,9 @@ type Stats struct {
 	ReadErrors uint64
 	// Reads counts GetParameter calls.
 	Reads uint64
+	// Throttled counts GetParameter calls SSM throttled (each was tried
+	// again after a backoff, within ReadTimeout).
+	Throttled uint64
 }
 
 // Sub returns the counts since an earlier snapshot prev, for metrics
@@ -259,6 +269,7 @@ func (s Stats) Sub(prev Stats) Stats {
 		StaleServed: s.StaleServed - prev.StaleServed,
 		ReadErrors:  s.ReadErrors - prev.ReadErrors,
 		Reads:       s.Reads - prev.Reads,
+		Throttled:   s.Throttled - prev.Throttled,
 	}
 }
 
@@ -271,6 +282,7 @@ func (c *Cache) Stats() Stats {
 		StaleServed: c.stats.stale.Load(),
 		ReadErrors:  c.stats.readErrors.Load(),
 		Reads:       c.stats.reads.Load(),
+		Throttled:   c.stats.throttled.Load(),
 	}
 }
 
@@ -285,4 +297,5 @@ type counters struct {
 	stale      atomic.Uint64
 	readErrors atomic.Uint64
 	reads      atomic.Uint64
+	throttled  atomic.Uint64
 }

@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 )
 
 func TestTokenHitAfterOneRead(t *testing.T) {
@@ -124,9 +130,10 @@ func TestMaxAge(t *testing.T) {
 		advance time.Duration
 		want    string
 	}{
-		{"default, just younger", 0, DefaultMaxAge - time.Second, "token-1"},
+		// Each read draws its age from the last fifth of MaxAge.
+		{"default, younger than its spread", 0, DefaultMaxAge*4/5 - time.Second, "token-1"},
 		{"default, reached", 0, DefaultMaxAge, "token-2"},
-		{"10 min, younger", 10 * time.Minute, 9 * time.Minute, "token-1"},
+		{"10 min, younger than its spread", 10 * time.Minute, 8*time.Minute - time.Second, "token-1"},
 		{"10 min, reached", 10 * time.Minute, 10 * time.Minute, "token-2"},
 		{"no bound, long before expiry", -1, 23 * time.Hour, "token-1"},
 		{"no bound, near expiry", -1, 24*time.Hour - 30*time.Second, "token-2"},
@@ -526,4 +533,114 @@ func TestNewPanicsOnNilClient(t *testing.T) {
 		}
 	}()
 	New(nil, Config{})
+}
+
+// TestMaxAgeSpread checks that processes started together, which read the
+// record together, read it again spread over the last fifth of MaxAge
+// rather than all at once.
+func TestMaxAgeSpread(t *testing.T) {
+	const n = 200
+	f, clk := newFakeSSM(), newClock()
+	f.put(t, testProfile, "token-1", t0, 24*time.Hour)
+	caches := make([]*Cache, n)
+	for i := range caches {
+		caches[i], _ = newTestCache(f, clk, Config{})
+		mustToken(t, caches[i], testProfile)
+	}
+	reread := func() int {
+		before := f.Reads()
+		for _, c := range caches {
+			mustToken(t, c, testProfile)
+		}
+		return f.Reads() - before
+	}
+	for _, tt := range []struct {
+		at     time.Duration
+		lo, hi int
+	}{
+		{DefaultMaxAge*4/5 - time.Second, 0, 0},                      // before the spread: no read
+		{DefaultMaxAge * 9 / 10, n / 5, n * 4 / 5},                   // halfway: about half (far from all)
+		{DefaultMaxAge, n - n*4/5, n},                                // the rest, by the maximum age
+		{DefaultMaxAge*9/10 + DefaultMaxAge*4/5 - time.Second, 0, 0}, // none of them before 4/5 of its own age
+	} {
+		clk.Advance(tt.at - clk.Now().Sub(t0))
+		if got := reread(); got < tt.lo || got > tt.hi {
+			t.Errorf("reads at +%s = %d of %d caches; want %d to %d", tt.at, got, n, tt.lo, tt.hi)
+		}
+	}
+}
+
+// throttlingSSM throttles the first n reads as SSM does past its rate.
+type throttlingSSM struct {
+	*fakeSSM
+	n atomic.Int64
+}
+
+func (f *throttlingSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	if f.n.Add(-1) >= 0 {
+		// As the SDK's standard retryer gives up: attempts exhausted.
+		return nil, &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.OperationError{ServiceID: "SSM", OperationName: "GetParameter",
+			Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}}
+	}
+	return f.fakeSSM.GetParameter(ctx, in, opts...)
+}
+
+// TestThrottledReadBacksOff checks that a read SSM throttles is tried again
+// after jittered, growing waits within ReadTimeout, and fails only when the
+// timeout leaves no time for the next wait.
+func TestThrottledReadBacksOff(t *testing.T) {
+	var waits []time.Duration
+	sleepFor = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	jitter = func() float64 { return 0.5 }
+	t.Cleanup(func() {
+		sleepFor = defaultSleep
+		jitter = rand.Float64
+	})
+	for _, tt := range []struct {
+		name      string
+		throttles int64
+		timeout   time.Duration
+		wantToken bool
+		wantWaits []time.Duration
+	}{
+		{"served after 5 throttled calls", 5, 0, true,
+			[]time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond}},
+		{"backoff capped at 1 s (waits 0.5 s with this jitter)", 7, 0, true,
+			[]time.Duration{50, 100, 200, 400, 500, 500, 500}},
+		{"no time left in the read timeout: fails", 100, 2 * time.Second, false,
+			[]time.Duration{50, 100, 200, 400, 500, 500}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			waits = nil
+			f := &throttlingSSM{fakeSSM: newFakeSSM()}
+			f.put(t, testProfile, "token-1", t0, time.Hour)
+			f.n.Store(tt.throttles)
+			c := New(f, Config{Now: newClock().Now, ReadTimeout: tt.timeout, Logger: slog.New(slog.DiscardHandler)})
+			tok, err := c.Token(context.Background(), testProfile)
+			if tt.wantToken && (err != nil || tok != "token-1") {
+				t.Fatalf("Token = %q, %v; want token-1", tok, err)
+			}
+			if !tt.wantToken && (!errors.Is(err, ErrReadFailed) || !strings.Contains(err.Error(), "ThrottlingException")) {
+				t.Fatalf("Token = %q, %v; want ErrReadFailed naming the throttling", tok, err)
+			}
+			want := tt.wantWaits
+			if want[0] < time.Millisecond {
+				for i := range want {
+					want[i] *= time.Millisecond
+				}
+			}
+			if fmt.Sprint(waits) != fmt.Sprint(want) {
+				t.Errorf("waits %v; want %v", waits, want)
+			}
+			// Every throttled call waits but the last of a failed read;
+			// a served read ends with its one good call.
+			wantThrottled, wantReads := uint64(len(want)), uint64(len(want))+1
+			if !tt.wantToken {
+				wantThrottled++
+			}
+			if st := c.Stats(); st.Throttled != wantThrottled || st.Reads != wantReads {
+				t.Errorf("Stats = %+v; want %d throttled of %d reads", st, wantThrottled, wantReads)
+			}
+		})
+	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
@@ -140,11 +142,7 @@ func (s *Source) read(ctx context.Context) *entry {
 	// cancellation must not cut it short; its own timeout bounds it.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.readTimeout)
 	defer cancel()
-	c.stats.reads.Add(1)
-	out, err := c.client.GetParameter(rctx, &ssm.GetParameterInput{
-		Name:           aws.String(s.param),
-		WithDecryption: aws.Bool(true),
-	})
+	out, err := s.get(rctx)
 	now := c.now()
 
 	var rec tokenrecord.Record
@@ -172,7 +170,9 @@ func (s *Source) read(ctx context.Context) *entry {
 		}
 		next.refreshAt = next.validUntil
 		if c.maxAge > 0 {
-			next.refreshAt = now.Add(c.maxAge)
+			// Spread over the last fifth of the maximum age, so that
+			// processes started together do not read again together.
+			next.refreshAt = now.Add(c.maxAge - time.Duration(jitter()*float64(c.maxAge/5)))
 		}
 		if old != nil && old.stale {
 			c.log.Info("tokencache: token record read again after failed reads",
@@ -200,6 +200,72 @@ func (s *Source) read(ctx context.Context) *entry {
 	}
 	s.cur.Store(next)
 	return next
+}
+
+// Backoff between GetParameter calls that SSM throttled: full jitter over
+// a window that doubles from readBackoffBase up to readBackoffMax.
+const (
+	readBackoffBase = 100 * time.Millisecond
+	readBackoffMax  = time.Second
+)
+
+// Test hooks: the jitter in [0, 1), and the wait between throttled calls.
+var (
+	jitter   = rand.Float64
+	sleepFor = defaultSleep
+)
+
+func defaultSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// get calls GetParameter, and again after a jittered backoff each time SSM
+// throttles it (ThrottlingException, also when the SDK's own retries or
+// retry quota gave up on it), for as long as the read's timeout leaves
+// time: Parameter Store's 40 reads per second are shared by the account,
+// and a scale-out of cold containers reads at once.
+func (s *Source) get(ctx context.Context) (*ssm.GetParameterOutput, error) {
+	c := s.c
+	var waited time.Duration
+	for attempt := 0; ; attempt++ {
+		c.stats.reads.Add(1)
+		out, err := c.client.GetParameter(ctx, &ssm.GetParameterInput{
+			Name:           aws.String(s.param),
+			WithDecryption: aws.Bool(true),
+		})
+		if err == nil || !throttled(err) {
+			return out, err
+		}
+		c.stats.throttled.Add(1)
+		d := time.Duration(jitter() * float64(min(readBackoffMax, readBackoffBase<<min(attempt, 10))))
+		if waited+d >= c.readTimeout {
+			return out, err
+		}
+		waited += d
+		if sleepFor(ctx, d) != nil {
+			return out, err
+		}
+	}
+}
+
+// throttled reports whether err is SSM refusing a call for its rate.
+func throttled(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
+		return true
+	}
+	return false
 }
 
 // decode parses a GetParameter answer into a record.

@@ -1,0 +1,231 @@
+package rotate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+)
+
+// The write budget.
+//
+// Parameter Store's PutParameter quota (3/s by default, per account and
+// region) is far below what a run can fetch, so a run plans its writes
+// before it requests any token: every profile to refresh, most urgent
+// first, gets a write slot 1/(0.9 x WriteRate) apart, counted from the end of the
+// re-reads under the lease. Slots run until 11/16 of the lease; the profiles left over are
+// deferred to the next run without a token request. A profile's token is
+// requested shortly before its slot (fetchLead) and stored at its slot,
+// and writes may run on until 7/8 of the lease, so a throttled write has
+// time to be retried: a token that is requested is stored.
+
+// writeShare is the share of WriteRate a run plans its writes at. The rest
+// is headroom: a write throttled by another application's burst is retried
+// by the SDK, and at exactly the quota's rate the retries would compete
+// with every later write and never catch up.
+const writeShare = 0.9
+
+// fetchLead is how long before its write slot a profile's token is
+// requested, so that the token is at hand when its slot comes.
+const fetchLead = 2 * time.Second
+
+// leaseSlack is added to the time a run's writes take when the lease is
+// sized to the work: the reads, secrets and token requests around them.
+const leaseSlack = 30 * time.Second
+
+// writeBudget hands out write slots on the real clock.
+type writeBudget struct {
+	start    time.Time     // the first slot is one interval after it
+	interval time.Duration // 1/rate; 0: unpaced
+	last     time.Time     // no slot after this
+	n        int           // slots handed out after the lease's
+}
+
+// reserve returns the next write slot, or false when it would come after
+// the last one.
+func (b *writeBudget) reserve() (time.Time, bool) {
+	at := b.start.Add(time.Duration(b.n+1) * b.interval)
+	if at.After(b.last) {
+		return at, false
+	}
+	b.n++
+	return at, true
+}
+
+// runState is what the profiles of one run share while they refresh.
+type runState struct {
+	hosts breakers
+	// paramLimit is set once a write met the account's parameter limit:
+	// profiles with no record yet would need a new parameter too, so their
+	// tokens are not requested.
+	mu         sync.Mutex
+	paramLimit error
+}
+
+func (r *Rotator) writeRate() float64 {
+	if r.WriteRate == 0 {
+		return DefaultWriteRate
+	}
+	return r.WriteRate
+}
+
+func (r *Rotator) interval() time.Duration { return cmp.Or(r.Interval, DefaultInterval) }
+
+// leaseTTL is LeaseTTL, or the lease sized to n writes at WriteRate
+// (at least DefaultLeaseTTL), within ctx's deadline.
+func (r *Rotator) leaseTTL(ctx context.Context, n int) time.Duration {
+	if r.LeaseTTL > 0 {
+		return r.LeaseTTL
+	}
+	ttl := DefaultLeaseTTL
+	if rate := r.writeRate(); rate > 0 {
+		writes := time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
+		ttl = max(ttl, writes*16/11+leaseSlack)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left > 0 && left < ttl {
+			ttl = left
+		}
+	}
+	return ttl
+}
+
+// byUrgency orders work most urgent first: no readable record, then the
+// stored tokens that expire first; then by name, so that runs agree.
+func byUrgency(a, b *state) int {
+	ua, ub := a.stored == nil || a.stored.Err != nil, b.stored == nil || b.stored.Err != nil
+	switch {
+	case ua != ub:
+		if ua {
+			return -1
+		}
+		return 1
+	case !ua:
+		if c := a.stored.Record.ExpiresAt.Compare(b.stored.Record.ExpiresAt); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(a.p.Name, b.p.Name)
+}
+
+// plan gives each profile of work a write slot, most urgent first, and
+// defers the ones the budget cannot take. It returns the profiles to
+// refresh, in slot order.
+func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*state {
+	slices.SortStableFunc(work, byUrgency)
+	// Slots count from now: the lease's write and the re-reads under it
+	// are behind, and slots already past would all be written at once.
+	b := &writeBudget{start: start, last: start.Add(ttl * 11 / 16)}
+	if now := time.Now(); now.After(start) {
+		b.start = now
+	}
+	if rate := r.writeRate(); rate > 0 {
+		b.interval = time.Duration(float64(time.Second) / (rate * writeShare))
+	}
+	var fit []*state
+	for i, s := range work {
+		at, ok := b.reserve()
+		if !ok {
+			r.deferRest(work[i:], b)
+			break
+		}
+		s.writeAt = at
+		fit = append(fit, s)
+	}
+	return fit
+}
+
+// deferRest defers every profile of rest: a failure when its stored token
+// expires before the next run can refresh it.
+func (r *Rotator) deferRest(rest []*state, b *writeBudget) {
+	budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
+		b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
+	next := r.now().Add(r.interval())
+	for _, s := range rest {
+		exp := s.storedExpiry()
+		if exp != nil && exp.Before(next) {
+			s.fail(fmt.Sprintf("not refreshed: %s, and the stored token expires at %s, before the next run (in %s): "+
+				"enable Parameter Store's higher throughput (PutParameter 10/s) and raise ROTATOR_WRITE_RATE, or spread the profiles over more accounts or regions",
+				budget, exp.UTC().Format(time.RFC3339), r.interval()))
+			continue
+		}
+		s.outcome = Outcome{Profile: s.p.Name, Action: Deferred, Reason: "deferred to the next run: " + budget + "; no token was requested",
+			Parameter: s.p.Parameter, ExpiresAt: exp}
+	}
+}
+
+// sleepUntil waits until at on the real clock, or until ctx ends.
+func (r *Rotator) sleepUntil(ctx context.Context, at time.Time) error {
+	d := time.Until(at)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	if r.Sleep != nil {
+		return r.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// limitErr is the parameter-limit error a write of this run met, or nil.
+func (rs *runState) limitErr() error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.paramLimit
+}
+
+// wrote notes a write's error.
+func (rs *runState) wrote(err error) {
+	if errors.Is(err, tokenstore.ErrParameterLimit) {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		if rs.paramLimit == nil {
+			rs.paramLimit = err
+		}
+	}
+}
+
+// write stores a fetched token. A write that is still throttled after the
+// SDK's own retries (other applications share the account's PutParameter
+// quota) is tried again, a second or two later, for as long as writeCtx
+// lasts: the token is in hand, and losing it costs a token request.
+func (r *Rotator) write(writeCtx context.Context, name string, rec tokenrecord.Record) error {
+	for {
+		_, err := r.Store.Write(writeCtx, name, rec)
+		if err == nil || !throttled(err) || writeCtx.Err() != nil {
+			return err
+		}
+		wait := time.Second + time.Duration(rand.Int64N(int64(time.Second)))
+		if r.sleepUntil(writeCtx, time.Now().Add(wait)) != nil {
+			return err
+		}
+	}
+}
+
+// throttled reports whether err is AWS refusing a call for its rate.
+func throttled(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
+		return true
+	}
+	return false
+}
