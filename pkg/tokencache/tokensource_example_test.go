@@ -30,13 +30,15 @@ func ExampleSource_TokenSource() {
 	ts := cache.Profile("pliant-production").TokenSource(ctx)
 
 	tok, err := ts.Token()
-	fmt.Println(tok.AccessToken, tok.Expiry, err) // asked again after MaxAge
+	// Asked again by the cache's next read: MaxAge after this one, less a
+	// jitter of up to a fifth, so that a fleet does not re-read together.
+	fmt.Println(tok.AccessToken, err, tok.Expiry.Sub(exampleNow()) > 4*time.Minute, !tok.Expiry.After(exampleNow().Add(5*time.Minute)))
 
 	resp, err := oauth2.NewClient(ctx, ts).Get(api.URL + "/api/cards")
 	if err == nil {
 		resp.Body.Close()
 	}
 	// Output:
-	// token-1 2026-11-22 12:05:00 +0000 UTC <nil>
+	// token-1 <nil> true true
 	// partner API saw: Bearer token-1
 }

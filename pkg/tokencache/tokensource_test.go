@@ -3,6 +3,7 @@ package tokencache
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -12,6 +13,10 @@ import (
 )
 
 func TestTokenSourceExpiry(t *testing.T) {
+	// MaxAge re-reads are spread by a jitter of up to a fifth; none here,
+	// so that each expiry is exact.
+	jitter = func() float64 { return 0 }
+	t.Cleanup(func() { jitter = rand.Float64 })
 	tests := []struct {
 		name       string
 		cfg        Config

@@ -159,7 +159,10 @@ func (s *Store) FailReads(err error) {
 }
 
 // ErrThrottled is an error with the code SSM answers when an account's
-// GetParameter quota is exceeded (ThrottlingException), for FailReads.
+// GetParameter quota is exceeded (ThrottlingException), for FailReads. A
+// tokencache.Cache reads again after a jittered backoff for as long as its
+// ReadTimeout leaves time, so a read that meets it calls GetParameter more
+// than once.
 var ErrThrottled error = &smithy.OperationError{ServiceID: "SSM", OperationName: "GetParameter",
 	Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded", Fault: smithy.FaultClient}}
 

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache/tokencachetest"
@@ -45,7 +46,9 @@ func TestStates(t *testing.T) {
 		}, "", tokencache.ErrUnreadable},
 		{"reads fail", "", func(s *tokencachetest.Store) {
 			s.SetToken("p", "token-1", t0, time.Hour)
-			s.FailReads(tokencachetest.ErrThrottled)
+			// Not ErrThrottled: the cache retries a throttled read within
+			// its ReadTimeout, and this case wants one read.
+			s.FailReads(&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "denied"})
 		}, "", tokencache.ErrReadFailed},
 	}
 	for _, tt := range tests {
