@@ -47,6 +47,7 @@ type writeBudget struct {
 	start    time.Time     // the first slot is one interval after it
 	interval time.Duration // 1/rate; 0: unpaced
 	last     time.Time     // no slot after this
+	ttl      time.Duration // the run's lease
 	n        int           // slots handed out after the lease's
 }
 
@@ -124,7 +125,7 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 	slices.SortStableFunc(work, byUrgency)
 	// Slots count from now: the lease's write and the re-reads under it
 	// are behind, and slots already past would all be written at once.
-	b := &writeBudget{start: start, last: start.Add(ttl * 11 / 16)}
+	b := &writeBudget{start: start, last: start.Add(ttl * 11 / 16), ttl: ttl}
 	if now := time.Now(); now.After(start) {
 		b.start = now
 	}
@@ -144,14 +145,30 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 	return fit
 }
 
+// consumerSkew is how long before expires_at consumers stop serving a
+// token (tokencache's default skew): a deferred token must still be served
+// until the next run can replace it.
+const consumerSkew = 60 * time.Second
+
 // deferRest defers every profile of rest: a failure when its stored token
-// expires before the next run can refresh it.
+// expires before the next run can refresh it, or when no scheduled run
+// would refresh it (a forced profile, or one whose client id changed, with
+// a token that is not due).
 func (r *Rotator) deferRest(rest []*state, b *writeBudget) {
 	budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
 		b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
-	next := r.now().Add(r.interval())
+	now := r.now()
+	// The next run starts after this one's lease at the earliest (reserved
+	// concurrency 1 holds the scheduled events back), and consumers stop
+	// serving a token consumerSkew before it expires.
+	next := now.Add(max(r.interval(), b.ttl) + consumerSkew)
 	for _, s := range rest {
 		exp := s.storedExpiry()
+		if due, _ := r.isDue(s.p, s.stored, now); !due {
+			s.fail(fmt.Sprintf("not refreshed (%s): %s, and a scheduled run will not refresh it before its token falls due: "+
+				"invoke the rotator again with {\"force\": true, \"profiles\": [%q]}", s.reason, budget, s.p.Name))
+			continue
+		}
 		if exp != nil && exp.Before(next) {
 			s.fail(fmt.Sprintf("not refreshed: %s, and the stored token expires at %s, before the next run (in %s): "+
 				"enable Parameter Store's higher throughput (PutParameter 10/s) and raise ROTATOR_WRITE_RATE, or spread the profiles over more accounts or regions",

@@ -110,7 +110,7 @@ func TestDeferredPastNextRunFails(t *testing.T) {
 		fail     bool
 	}{
 		{"expires before the next run (default 5 min)", 0, true},
-		{"next run in 2 min, before it expires", 2 * time.Minute, false},
+		{"next run in 1 min, and 1 min of skew, before it expires", time.Minute, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := budgetHarness(t, 2, 1)
@@ -199,5 +199,45 @@ func TestThrottledWriteIsRetried(t *testing.T) {
 	h.store.writeErr = errBoom
 	if sum, err := h.run(t, Request{}); err == nil || len(sum.Failed) != 1 {
 		t.Fatalf("Run with a failing store = %+v, %v; want p-0 failed", sum, err)
+	}
+}
+
+// TestDeferredNotDueFails checks that a forced profile the budget cannot
+// take is a failure that says to invoke again, not a deferral: a scheduled
+// run would not refresh a token that is not due.
+func TestDeferredNotDueFails(t *testing.T) {
+	h := budgetHarness(t, 3, 1)
+	for _, name := range []string{"p-0", "p-1", "p-2"} {
+		h.seed(t, name, 20*time.Hour)
+	}
+	sum, err := h.run(t, Request{Force: true})
+	var re *RunError
+	if !errors.As(err, &re) || len(sum.Refreshed) != 1 || len(sum.Failed) != 2 || len(sum.Deferred) != 0 {
+		t.Fatalf("Run(force) = %+v, %v; want 1 refreshed and 2 failed", sum, err)
+	}
+	for _, o := range sum.Failed {
+		if !strings.Contains(o.Reason, "PutParameter budget") || !strings.Contains(o.Reason, `invoke the rotator again with {"force": true, "profiles": ["`+o.Profile+`"]}`) {
+			t.Errorf("%s: reason %q; want the budget and the invocation that finishes the job", o.Profile, o.Reason)
+		}
+	}
+	if n := h.fetch.calls.Load(); n != 1 {
+		t.Errorf("%d token requests; want 1", n)
+	}
+}
+
+// TestDeferredPastLongLeaseFails checks that the next run is counted from
+// the end of this run's lease when the lease outlasts the schedule's
+// interval: the scheduled events wait behind the run.
+func TestDeferredPastLongLeaseFails(t *testing.T) {
+	h := budgetHarness(t, 2, 1)
+	h.r.LeaseTTL = 10 * time.Minute // slots until 6 min 52 s
+	h.r.WriteRate = 1.0 / 240       // planned at 0.9 of it: one slot, at 4 min 27 s
+	h.seed(t, "p-1", 8*time.Minute) // p-0 has no record: it goes first
+	sum, err := h.run(t, Request{})
+	if err == nil || len(sum.Failed) != 1 || sum.Failed[0].Profile != "p-1" {
+		t.Fatalf("Run = %+v, %v; want p-1 failed (its token expires before this lease ends)", sum, err)
+	}
+	if !strings.Contains(sum.Failed[0].Reason, "before the next run") {
+		t.Errorf("reason %q; want it to say the token expires before the next run", sum.Failed[0].Reason)
 	}
 }

@@ -173,8 +173,15 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 		// that once needed 8 KiB stays Advanced. Anything else fails the
 		// same way again, and the first error is the one reported.
 		in.Tier = types.ParameterTierAdvanced
-		if retried, rerr := s.API.PutParameter(ctx, in); rerr == nil {
+		retried, rerr := s.API.PutParameter(ctx, in)
+		var re smithy.APIError
+		switch {
+		case rerr == nil:
 			out, err = retried, nil
+		case !errors.As(rerr, &re) || re.ErrorCode() != "ValidationException":
+			// The retry failed otherwise (throttled, say): that is the
+			// error the caller must see to try again.
+			err = rerr
 		}
 	}
 	if err != nil && errors.As(err, &ve) && ve.ErrorCode() == "ParameterLimitExceeded" {

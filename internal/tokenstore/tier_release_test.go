@@ -94,3 +94,31 @@ func TestReleaseDeletesOnlyOwnLease(t *testing.T) {
 	}
 	releaseC(ctx)
 }
+
+// seqSSM answers each PutParameter with the next of errs.
+type seqSSM struct {
+	fakeSSM
+	errs []error
+}
+
+func (f *seqSSM) PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	err := f.errs[0]
+	f.errs = f.errs[1:]
+	return &ssm.PutParameterOutput{Version: 1}, err
+}
+
+// TestAdvancedRetryReportsItsOwnFailure checks that when the Advanced
+// retry of a once-Advanced record is throttled, the throttling is what the
+// caller sees (so that it writes the token again), not the first
+// ValidationException.
+func TestAdvancedRetryReportsItsOwnFailure(t *testing.T) {
+	f := &seqSSM{errs: []error{
+		&smithy.GenericAPIError{Code: "ValidationException", Message: "You can't downgrade a parameter from the advanced-parameter tier"},
+		&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"},
+	}}
+	_, err := (&Store{API: f}).Write(context.Background(), "/oauth-tokens/p", record(100))
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
+		t.Errorf("Write = %v; want the retry's ThrottlingException", err)
+	}
+}
