@@ -70,6 +70,28 @@ type runState struct {
 	// tokens are not requested.
 	mu         sync.Mutex
 	paramLimit error
+	// next is when the next run can refresh a deferred profile at the
+	// earliest (see deferOne).
+	next time.Time
+	// paced: writes have slots (WriteRate > 0); unpaced, every slot is the
+	// run's start and none is late.
+	paced bool
+}
+
+// lateSlot is how far behind its write slot a profile's token request may
+// start: further behind, the run's token requests (a slow endpoint for the
+// run's concurrency) have fallen behind its writes, and the profile is
+// deferred instead of fetched, so that late tokens do not pile up into a
+// burst of writes or past the write deadline.
+var lateSlot = 10 * time.Second
+
+// nextRun is when the next run can refresh a deferred profile at the
+// earliest: after this run's lease (reserved concurrency 1 holds the
+// scheduled events back) or the schedule's interval, whichever is later,
+// plus the consumers' skew, since they stop serving a token that long
+// before it expires.
+func (r *Rotator) nextRun(ttl time.Duration) time.Time {
+	return r.now().Add(max(r.interval(), ttl) + consumerSkew)
 }
 
 func (r *Rotator) writeRate() float64 {
@@ -157,27 +179,30 @@ const consumerSkew = 60 * time.Second
 func (r *Rotator) deferRest(rest []*state, b *writeBudget) {
 	budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
 		b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
-	now := r.now()
-	// The next run starts after this one's lease at the earliest (reserved
-	// concurrency 1 holds the scheduled events back), and consumers stop
-	// serving a token consumerSkew before it expires.
-	next := now.Add(max(r.interval(), b.ttl) + consumerSkew)
+	next := r.nextRun(b.ttl)
 	for _, s := range rest {
-		exp := s.storedExpiry()
-		if due, _ := r.isDue(s.p, s.stored, now); !due {
-			s.fail(fmt.Sprintf("not refreshed (%s): %s, and a scheduled run will not refresh it before its token falls due: "+
-				"invoke the rotator again with {\"force\": true, \"profiles\": [%q]}", s.reason, budget, s.p.Name))
-			continue
-		}
-		if exp != nil && exp.Before(next) {
-			s.fail(fmt.Sprintf("not refreshed: %s, and the stored token expires at %s, before the next run (in %s): "+
-				"enable Parameter Store's higher throughput (PutParameter 10/s) and raise ROTATOR_WRITE_RATE, or spread the profiles over more accounts or regions",
-				budget, exp.UTC().Format(time.RFC3339), r.interval()))
-			continue
-		}
-		s.outcome = Outcome{Profile: s.p.Name, Action: Deferred, Reason: "deferred to the next run: " + budget + "; no token was requested",
-			Parameter: s.p.Parameter, ExpiresAt: exp}
+		r.deferOne(s, budget, next)
 	}
+}
+
+// deferOne defers s, whose token was not requested because of why: a
+// failure when its stored token expires before next, or when no scheduled
+// run would refresh it.
+func (r *Rotator) deferOne(s *state, why string, next time.Time) {
+	exp := s.storedExpiry()
+	if due, _ := r.isDue(s.p, s.stored, r.now()); !due {
+		s.fail(fmt.Sprintf("not refreshed (%s): %s, and a scheduled run will not refresh it before its token falls due: "+
+			"invoke the rotator again with {\"force\": true, \"profiles\": [%q]}", s.reason, why, s.p.Name))
+		return
+	}
+	if exp != nil && exp.Before(next) {
+		s.fail(fmt.Sprintf("not refreshed: %s, and the stored token expires at %s, before the next run (in %s): "+
+			"enable Parameter Store's higher throughput (PutParameter 10/s) and raise ROTATOR_WRITE_RATE, or spread the profiles over more accounts or regions",
+			why, exp.UTC().Format(time.RFC3339), r.interval()))
+		return
+	}
+	s.outcome = Outcome{Profile: s.p.Name, Action: Deferred, Reason: "deferred to the next run: " + why + "; no token was requested",
+		Parameter: s.p.Parameter, ExpiresAt: exp}
 }
 
 // sleepUntil waits until at on the real clock, or until ctx ends.

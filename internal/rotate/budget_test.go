@@ -241,3 +241,27 @@ func TestDeferredPastLongLeaseFails(t *testing.T) {
 		t.Errorf("reason %q; want it to say the token expires before the next run", sum.Failed[0].Reason)
 	}
 }
+
+// TestLateSlotsDeferred checks that when token requests fall behind the
+// write schedule (a slow endpoint for the run's concurrency), the profiles
+// whose slot has long passed are deferred without a token request instead
+// of fetched late and written in a burst.
+func TestLateSlotsDeferred(t *testing.T) {
+	h := budgetHarness(t, 4, 4)
+	h.r.WriteRate = 1000 // slots about 1 ms apart
+	h.fetch.delay = 50 * time.Millisecond
+	lateSlot = 20 * time.Millisecond
+	t.Cleanup(func() { lateSlot = 10 * time.Second })
+	sum, err := h.run(t, Request{})
+	if err != nil || len(sum.Refreshed) != 1 || len(sum.Deferred) != 3 {
+		t.Fatalf("Run = %+v, %v; want 1 refreshed and 3 deferred", sum, err)
+	}
+	for _, o := range sum.Deferred {
+		if !strings.Contains(o.Reason, "behind its PutParameter schedule") {
+			t.Errorf("%s: reason %q; want it to say the requests fell behind", o.Profile, o.Reason)
+		}
+	}
+	if n := h.fetch.calls.Load(); n != 1 {
+		t.Errorf("%d token requests; want 1", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -126,7 +127,7 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 		return
 	}
 	work = r.plan(work, start, ttl)
-	rs := &runState{}
+	rs := &runState{next: r.nextRun(ttl), paced: r.writeRate() > 0}
 	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, writeCtx, s, rs) })
 }
 
@@ -190,6 +191,11 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	p := s.p
 	if err := r.sleepUntil(ctx, s.writeAt.Add(-fetchLead)); err != nil || ctx.Err() != nil {
 		s.fail("run ended before this profile was refreshed: " + cmp.Or(context.Cause(ctx), err).Error())
+		return
+	}
+	if late := time.Since(s.writeAt); rs.paced && late > lateSlot {
+		r.deferOne(s, fmt.Sprintf("this run's token requests fell %s behind its PutParameter schedule (a slow token endpoint for concurrency %d)",
+			late.Round(time.Second), r.concurrency()), rs.next)
 		return
 	}
 	host := hostOf(p.TokenURL)
