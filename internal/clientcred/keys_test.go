@@ -93,7 +93,7 @@ func TestParseKeys(t *testing.T) {
 			if !errors.Is(err, ErrMalformed) || !strings.Contains(msg, `secret "oauth-clients/keys"`) || !strings.Contains(msg, tt.wantErr) {
 				t.Errorf("Parse error = %q; want ErrMalformed naming the secret and saying %q", msg, tt.wantErr)
 			}
-			for _, v := range []string{pemBody(tt.fields["private_key"]), tt.fields["client_secret"]} {
+			for _, v := range []string{leakcheck.PEMBody(tt.fields["private_key"]), tt.fields["client_secret"]} {
 				if piece, found := leakcheck.Find(msg, v); found && v != "" {
 					t.Errorf("Parse error %q contains %q, a piece of a secret field", msg, piece)
 				}
@@ -148,7 +148,7 @@ func TestNoKeyInAnyRendering(t *testing.T) {
 	}
 	for _, v := range []any{c, &c} {
 		for _, r := range securitytest.Renderings(v) {
-			for _, s := range []string{secret, pemBody(key.PEM), pemBody(key.PKCS1PEM)} {
+			for _, s := range []string{secret, leakcheck.PEMBody(key.PEM), leakcheck.PEMBody(key.PKCS1PEM)} {
 				if piece, found := leakcheck.Find(r.Text, s); found {
 					t.Errorf("%s of %T = %q; it contains %q, a piece of a secret field", r.How, v, r.Text, piece)
 				}
@@ -167,16 +167,4 @@ func TestCertificateCheckedAgainstClock(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "certificate expired on") {
 		t.Fatalf("Parse three days later = %v; want certificate expired", err)
 	}
-}
-
-// pemBody drops the armor lines of PEM text, keeping the base64 key
-// material that must never appear in a message.
-func pemBody(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(line, "-----") {
-			b.WriteString(line)
-		}
-	}
-	return b.String()
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -153,7 +152,7 @@ func (d *demo) scanLogs() error {
 	for _, s := range secrets {
 		known = append(known, s.secret)
 	}
-	known = append(known, pemBody(d.okta.PEM))
+	known = append(known, leakcheck.PEMBody(d.okta.PEM))
 	for _, i := range d.idp.IssuedTokens() {
 		known = append(known, i.Token)
 	}
@@ -165,17 +164,6 @@ func (d *demo) scanLogs() error {
 	}
 	d.say("      %d log lines from the two functions; %d contain any 8-character piece of a client secret, private key or token", d.rep.LogLines, d.rep.Leaks)
 	return nil
-}
-
-// pemBody is the base64 key material of PEM text, without its armor lines.
-func pemBody(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(line, "-----") {
-			b.WriteString(line)
-		}
-	}
-	return b.String()
 }
 
 // storedToken reads a record straight from SSM.

@@ -30,3 +30,17 @@ func Find(text string, secrets ...string) (piece string, found bool) {
 	}
 	return "", false
 }
+
+// PEMBody returns the base64 material of PEM text without its armor lines
+// ("-----BEGIN …-----"), joined into one string: what Find must look for
+// to catch a private key or certificate quoted in a message, since the
+// armor lines are the same in every key.
+func PEMBody(pem string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(pem, "\n") {
+		if !strings.HasPrefix(line, "-----") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}

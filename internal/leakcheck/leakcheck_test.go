@@ -27,3 +27,10 @@ func TestFind(t *testing.T) {
 		t.Errorf("Find(short secret) = %q, %v; want it found whole", p, ok)
 	}
 }
+
+func TestPEMBody(t *testing.T) {
+	pem := "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN\nBgkqhkiG9w0B\n-----END PRIVATE KEY-----\n"
+	if got, want := PEMBody(pem), "MIIEvQIBADANBgkqhkiG9w0B"; got != want {
+		t.Errorf("PEMBody(%q) = %q; want %q", pem, got, want)
+	}
+}

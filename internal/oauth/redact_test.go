@@ -58,7 +58,7 @@ func TestRedactionWithKey(t *testing.T) {
 	}
 	req := NewRequest(profile.Profile{TokenURL: "https://auth.example.com/token", Auth: profile.AuthPrivateKeyJWT}, creds)
 	d := key.Signer.(*rsa.PrivateKey).D
-	forbidden := []string{pemBody(key.PEM), d.String(), d.Text(16), fmt.Sprintf("%x", d.Bytes())}
+	forbidden := []string{leakcheck.PEMBody(key.PEM), d.String(), d.Text(16), fmt.Sprintf("%x", d.Bytes())}
 	for _, v := range []any{req, &req} {
 		for _, r := range securitytest.Renderings(v) {
 			if piece, found := leakcheck.Find(r.Text, forbidden...); found {
@@ -69,14 +69,4 @@ func TestRedactionWithKey(t *testing.T) {
 			}
 		}
 	}
-}
-
-func pemBody(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(line, "-----") {
-			b.WriteString(line)
-		}
-	}
-	return b.String()
 }

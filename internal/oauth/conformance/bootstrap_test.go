@@ -119,7 +119,7 @@ func TestBootstrapStoresTokens(t *testing.T) {
 	}
 	rt2.Close()
 
-	known := append(tokens, fositeSecret, goOAuth2Secret, pemBody(rsaKey.PEM), pemBody(ecKey.PEM))
+	known := append(tokens, fositeSecret, goOAuth2Secret, leakcheck.PEMBody(rsaKey.PEM), leakcheck.PEMBody(ecKey.PEM))
 	for _, l := range append(rt.Logs(), rt2.Logs()...) {
 		if piece, found := leakcheck.Find(l, known...); found {
 			t.Errorf("log line holds %q: %s", piece, l)
@@ -182,14 +182,4 @@ func storedTokens(t *testing.T, moto *mototest.Server, profiles []string) []stri
 		tokens = append(tokens, rec.AccessToken)
 	}
 	return tokens
-}
-
-func pemBody(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(line, "-----") {
-			b.WriteString(line)
-		}
-	}
-	return b.String()
 }
