@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/smithy-go"
-
+	"github.com/m2mtokens/oauth-token-rotator/internal/throttle"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
@@ -249,7 +248,7 @@ func (rs *runState) wrote(err error) {
 func (r *Rotator) write(writeCtx context.Context, name string, rec tokenrecord.Record) error {
 	for {
 		_, err := r.Store.Write(writeCtx, name, rec)
-		if err == nil || !throttled(err) || writeCtx.Err() != nil {
+		if err == nil || !throttle.Is(err) || writeCtx.Err() != nil {
 			return err
 		}
 		wait := time.Second + time.Duration(rand.Int64N(int64(time.Second)))
@@ -257,17 +256,4 @@ func (r *Rotator) write(writeCtx context.Context, name string, rec tokenrecord.R
 			return err
 		}
 	}
-}
-
-// throttled reports whether err is AWS refusing a call for its rate.
-func throttled(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
-		return true
-	}
-	return false
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/throttle"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
@@ -240,7 +240,7 @@ func (s *Source) get(ctx context.Context) (*ssm.GetParameterOutput, error) {
 			Name:           aws.String(s.param),
 			WithDecryption: aws.Bool(true),
 		})
-		if err == nil || !throttled(err) {
+		if err == nil || !throttle.Is(err) {
 			return out, err
 		}
 		c.stats.throttled.Add(1)
@@ -253,19 +253,6 @@ func (s *Source) get(ctx context.Context) (*ssm.GetParameterOutput, error) {
 			return out, err
 		}
 	}
-}
-
-// throttled reports whether err is SSM refusing a call for its rate.
-func throttled(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
-		return true
-	}
-	return false
 }
 
 // decode parses a GetParameter answer into a record.
