@@ -101,7 +101,7 @@ unit:
 # every config environment of samconfig.toml, sam deploy as far as moto's
 # CloudFormation goes), sam package against moto's S3, checks of every build,
 # and `sam <command> --help` for every sam command in the README. It ends with
-# what it proved and what it could not. See go doc ./internal/samcheck.
+# what it proved and what it could not. See go doc ./internal/testing/samcheck.
 
 SAM_VENV ?= $(CURDIR)/.build/sam-venv
 
@@ -111,7 +111,7 @@ sam-install:
 	bash .ci/sam-install $(SAM_VENV)
 
 sam-check: sam-install
-	PATH="$(SAM_VENV)/bin:$$PATH" SAMCHECK=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSAM' ./internal/samcheck/
+	PATH="$(SAM_VENV)/bin:$$PATH" SAMCHECK=1 $(GO) test -count=1 -timeout 20m -v -run '^TestSAM' ./internal/testing/samcheck/
 
 ## ---- fuzzing and vulnerabilities (not part of make test) ----
 # make test runs every fuzz target's seeds; make fuzz fuzzes each target for
@@ -143,10 +143,10 @@ clean:
 
 demo: check-moto
 	@command -v moto_server >/dev/null 2>&1 || exit 1
-	$(GO) run ./internal/demo/cmd/demo
+	$(GO) run ./internal/testing/demo/cmd/demo
 
 ## ---- benchmarks and measurements ----
-# The consumer's hit-path benchmarks, then internal/perf's measurements (PERF=1):
+# The consumer's hit-path benchmarks, then internal/testing/perf's measurements (PERF=1):
 # AWS calls per run, first fill under Parameter Store's quotas (the built
 # rotator, 400 and 1,000 profiles at 3 and 10 PutParameter/s: about 12 minutes
 # of the quota's own time), rotator scale (without the quota model) and memory,
@@ -166,6 +166,6 @@ bench: check-moto
 	    > $(BENCH_DIR)/hotpath.$$i.txt 2>&1 || { cat $(BENCH_DIR)/hotpath.$$i.txt; exit 1; }; \
 	  grep '^Benchmark' $(BENCH_DIR)/hotpath.$$i.txt; cat $(BENCH_DIR)/hotpath.$$i.txt >> $(BENCH_DIR)/hotpath.txt; \
 	done
-	@echo '== measurements: internal/perf with PERF=1 =='
-	cd internal/perf && PERF=1 PERF_REPORT=$(BENCH_DIR) PERF_HOTPATH=$(BENCH_DIR)/hotpath.txt $(GO) test -count=1 -timeout 60m -run .
+	@echo '== measurements: internal/testing/perf with PERF=1 =='
+	cd internal/testing/perf && PERF=1 PERF_REPORT=$(BENCH_DIR) PERF_HOTPATH=$(BENCH_DIR)/hotpath.txt $(GO) test -count=1 -timeout 60m -run .
 	@echo; echo '======== make bench: summary ========'; echo; cat $(BENCH_DIR)/*.md

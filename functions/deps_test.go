@@ -16,13 +16,7 @@ const module = "github.com/m2mtokens/oauth-token-rotator/"
 // testOnly are the packages that exist for tests: none may be linked into a
 // shipped bootstrap.
 var testOnly = []string{
-	module + "internal/leakcheck",
-	module + "internal/securitytest",
-	module + "internal/mototest",
-	module + "internal/lambdatest",
-	module + "internal/oauthtest",
-	module + "internal/demo",
-	module + "internal/perf",
+	module + "internal/testing",
 	module + "pkg/tokencache/tokencachetest",
 	"testing",
 	"net/http/httptest",
@@ -46,8 +40,8 @@ func TestTestPackagesFindsHelpers(t *testing.T) {
 		deps []string
 		want []string
 	}{
-		{"none", []string{"fmt", module + "internal/rotate", module + "pkg/tokencache", module + "internal/leakcheckx"}, nil},
-		{"helpers", []string{"fmt", module + "internal/leakcheck", module + "pkg/tokencache/tokencachetest", "testing"}, []string{module + "internal/leakcheck", module + "pkg/tokencache/tokencachetest", "testing"}},
+		{"none", []string{"fmt", module + "internal/rotate", module + "pkg/tokencache", module + "internal/testingx"}, nil},
+		{"helpers", []string{"fmt", module + "internal/testing/leakcheck", module + "pkg/tokencache/tokencachetest", "testing"}, []string{module + "internal/testing/leakcheck", module + "pkg/tokencache/tokencachetest", "testing"}},
 		{"below testing", []string{"testing/synctest", "net/http/httptest"}, []string{"testing/synctest", "net/http/httptest"}},
 	}
 	for _, tt := range tests {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 )
 
 // bootstrapBudget is the size each shipped bootstrap must stay under

@@ -106,7 +106,7 @@ func ruleRotator(tpl map[string]any, _ string) []string {
 		problems = append(problems, fmt.Sprintf("%s.ReservedConcurrentExecutions = %s; want 1", rotatorID, got))
 	}
 	// Lambda's maximum: a first fill writes at PutParameterRate for as long
-	// as it can (internal/rotate's write budget; internal/perf's first-fill
+	// as it can (internal/rotate's write budget; internal/testing/perf's first-fill
 	// figures).
 	if got := fmt.Sprint(props["Timeout"]); got != "900" {
 		problems = append(problems, fmt.Sprintf("%s.Timeout = %s; want 900", rotatorID, got))

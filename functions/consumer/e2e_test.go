@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // TestAPIBaseURLPolicy checks API_BASE_URL against the URL cases every

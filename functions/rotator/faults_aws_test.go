@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 

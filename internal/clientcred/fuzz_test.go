@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
 )
 
 // fuzzSecret stands for the client secret in fuzzed SecretStrings. No piece

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // secretJSON renders a SecretString from fields.

@@ -24,9 +24,9 @@ import (
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 // seen is one request as a test endpoint saw it.

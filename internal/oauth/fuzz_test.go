@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
 )
 
 // fuzzToken stands for the access token in fuzzed answers. No piece of it

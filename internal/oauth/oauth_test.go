@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 const (

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // TestRedaction prints a Request and a Token every way a log line or an

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
 )
 
 // fuzzSecret is the client secret in FuzzFetchError; "$S" in the fuzzed

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // recordingTransport answers every request with a valid token and records

@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
 	"github.com/m2mtokens/oauth-token-rotator/internal/urlpolicy"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )

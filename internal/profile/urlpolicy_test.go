@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // TestURLPolicy checks token_url in a document against the URL cases every

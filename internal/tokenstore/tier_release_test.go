@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
 // tierSSM refuses to move an Advanced parameter back to Standard, as SSM

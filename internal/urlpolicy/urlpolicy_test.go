@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 func TestCheck(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
 // TestMotoReadThroughCache reads SecureString records from a real SSM

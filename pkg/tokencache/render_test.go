@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // TestNoTokenInAnyRendering prints a Cache, a Source holding a token, a

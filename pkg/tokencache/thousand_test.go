@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
 const thousand = 1000

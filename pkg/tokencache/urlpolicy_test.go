@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // authRecorder is a base RoundTripper that records the Authorization header

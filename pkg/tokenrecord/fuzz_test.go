@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
 )
 
 // fuzzToken stands for the access token in fuzzed records. No piece of it

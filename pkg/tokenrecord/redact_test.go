@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/leakcheck"
-	"github.com/m2mtokens/oauth-token-rotator/internal/securitytest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/securitytest"
 )
 
 // TestNoTokenInAnyRendering prints a Record every way a log line or an

@@ -12,7 +12,7 @@
 //     that requires and verifies a client certificate issued by a test CA.
 //
 // Both servers read only form bodies; JSON bodies are covered by
-// internal/oauthtest's Auth0-style fakes. Every rejection these servers
+// internal/testing/oauthtest's Auth0-style fakes. Every rejection these servers
 // give a mis-configured profile is checked to name the auth method and
 // body encoding used and the profile field to change. None of these
 // modules is linked into the functions.

@@ -18,7 +18,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 const fositeSecret = "Jd4Ns8Hq2Vx6Kw1Ry5Pm" // nothing else in the logs shares 8 bytes with it

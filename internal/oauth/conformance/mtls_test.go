@@ -15,7 +15,7 @@ import (
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 // newMTLS starts an RFC 8705 tls_client_auth token endpoint: TLS with a

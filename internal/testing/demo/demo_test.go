@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
 // TestDemo runs `make demo`'s flow end to end on the real binaries: both
@@ -29,7 +29,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	rep, err := Run(ctx, Options{Out: &out, Root: "../..", ConsumerInvocations: 50})
+	rep, err := Run(ctx, Options{Out: &out, Root: "../../..", ConsumerInvocations: 50})
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatalf("Run = %v", err)

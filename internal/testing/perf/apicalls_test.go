@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
 

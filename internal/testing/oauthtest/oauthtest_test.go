@@ -132,5 +132,5 @@ func TestLocalize(t *testing.T) {
 }
 
 func readSample(name string) ([]byte, error) {
-	return os.ReadFile("../../functions/rotator/profiles/" + name)
+	return os.ReadFile("../../../functions/rotator/profiles/" + name)
 }

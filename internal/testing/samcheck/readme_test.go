@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const readmePath = "../../README.md"
+const readmePath = "../../../README.md"
 
 func TestSplit(t *testing.T) {
 	tests := []struct {

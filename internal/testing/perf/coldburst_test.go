@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )

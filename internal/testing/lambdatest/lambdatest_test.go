@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 )
 
 // testTimeout bounds each test's waiting.
@@ -154,13 +154,13 @@ func TestBuildErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"a package no target builds", lambdatest.BuildBinary(testContext(t), "./internal/lambdatest/testdata/missing", filepath.Join(t.TempDir(), "bootstrap")),
-			"lambdatest: build ./internal/lambdatest/testdata/missing: no Makefile target builds it"},
+		{"a package no target builds", lambdatest.BuildBinary(testContext(t), "./internal/testing/lambdatest/testdata/missing", filepath.Join(t.TempDir(), "bootstrap")),
+			"lambdatest: build ./internal/testing/lambdatest/testdata/missing: no Makefile target builds it"},
 		{"an output not named bootstrap", lambdatest.BuildBinary(testContext(t), "./functions/consumer", filepath.Join(t.TempDir(), "consumer")),
 			"the Makefile writes a file named bootstrap"},
 		{"a target the Makefile lacks", lambdatest.MakeBootstrap(testContext(t), "NoSuchFunction", t.TempDir(), runtime.GOOS, runtime.GOARCH),
 			"lambdatest: make build-NoSuchFunction: "},
-		{"a fixture build that cannot write", lambdatest.GoBuildEcho(testContext(t), "/dev/null/x/bootstrap"), "lambdatest: build ./internal/lambdatest/testdata/echo: "},
+		{"a fixture build that cannot write", lambdatest.GoBuildEcho(testContext(t), "/dev/null/x/bootstrap"), "lambdatest: build ./internal/testing/lambdatest/testdata/echo: "},
 	}
 	for _, tt := range tests {
 		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
 

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 func partnerRequest(srv *oauthtest.Server) oauth.Request {

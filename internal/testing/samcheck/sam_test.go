@@ -14,7 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
 // TestSAMCLI is make sam-check: the README's Deploy block and every sam
@@ -104,7 +104,7 @@ type function struct {
 
 func newSession(t *testing.T) *session {
 	t.Helper()
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 // TestExampleProviders runs the sample profiles of Cognito, Okta (org and
@@ -32,7 +32,7 @@ func TestExampleProviders(t *testing.T) {
 	}
 	wantLife := map[string]time.Duration{"cognito-orders": time.Hour, "okta-users-read": time.Hour, "okta-orders": time.Hour, "salesforce-crm": 2 * time.Hour}
 	for _, f := range []string{"cognito.yaml", "okta.yaml", "salesforce.yaml"} {
-		doc, err := os.ReadFile("../../functions/rotator/profiles/examples/" + f)
+		doc, err := os.ReadFile("../../../functions/rotator/profiles/examples/" + f)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
 

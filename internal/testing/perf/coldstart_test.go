@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
 const (

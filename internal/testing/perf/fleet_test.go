@@ -15,8 +15,8 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 )

@@ -19,9 +19,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 // Options configure a run. The zero value works from the module root.

@@ -13,8 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/demo"
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/demo"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
 func main() {

@@ -21,7 +21,7 @@ const (
 )
 
 // echoPkg is the fixture function, relative to the module root.
-const echoPkg = "./internal/lambdatest/testdata/echo"
+const echoPkg = "./internal/testing/lambdatest/testdata/echo"
 
 // BuildEcho builds the fixture function once per test process. No Makefile
 // target builds it, so it is compiled with the targets' flags directly.

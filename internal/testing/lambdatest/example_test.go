@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 )
 
 // A program such as the local demo builds a function with BuildBinary (the

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 )
 
 // functions are the Lambda functions, by the SAM logical id whose

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/lambdatest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/mototest"
-	"github.com/m2mtokens/oauth-token-rotator/internal/oauthtest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 	"gopkg.in/yaml.v3"
 )
 
