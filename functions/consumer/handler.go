@@ -55,13 +55,9 @@ type Handler struct {
 // one CloudWatch Embedded Metric Format line per invocation to metrics.
 func NewHandler(cfg Config, cache *tokencache.Cache, base http.RoundTripper, metrics io.Writer) *Handler {
 	return &Handler{
-		cfg:   cfg,
-		cache: cache,
-		client: &http.Client{Transport: &tokencache.Transport{
-			Source:    cache.Profile(cfg.Profile),
-			Base:      base,
-			UserAgent: cfg.UserAgent,
-		}},
+		cfg:     cfg,
+		cache:   cache,
+		client:  &http.Client{Transport: cache.Source(cfg.Profile).Transport(base, cfg.UserAgent)},
 		metrics: metrics,
 		now:     time.Now,
 	}

@@ -19,20 +19,20 @@ func newBenchCache(b *testing.B) *Cache {
 	f := newFakeSSM()
 	f.put(b, testProfile, "token-1", time.Now(), 24*time.Hour)
 	c := New(f, Config{})
-	if _, err := c.Token(context.Background(), testProfile); err != nil {
+	if _, err := c.Source(testProfile).Token(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	return c
 }
 
-// BenchmarkCacheHit measures Cache.Token for a cached profile: the call a
-// handler makes, name lookup included.
+// BenchmarkCacheHit measures cache.Source(profile).Token for a cached
+// profile: the call a handler makes, name lookup included.
 func BenchmarkCacheHit(b *testing.B) {
 	c := newBenchCache(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if tok, err := c.Token(ctx, testProfile); err != nil || tok == "" {
+		if tok, err := c.Source(testProfile).Token(ctx); err != nil || tok == "" {
 			b.Fatalf("Token(%q) = %q, %v", testProfile, tok, err)
 		}
 	}
@@ -46,7 +46,7 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if tok, err := c.Token(ctx, testProfile); err != nil || tok == "" {
+			if tok, err := c.Source(testProfile).Token(ctx); err != nil || tok == "" {
 				b.Errorf("Token(%q) = %q, %v", testProfile, tok, err)
 				return
 			}
@@ -57,7 +57,7 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 // BenchmarkSourceHit measures Source.Token, the call Transport makes: the
 // Source is resolved once, so there is no name lookup.
 func BenchmarkSourceHit(b *testing.B) {
-	src := newBenchCache(b).Profile(testProfile)
+	src := newBenchCache(b).Source(testProfile)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -41,8 +41,8 @@ var _ ParameterGetter = (*ssm.Client)(nil)
 // Config tunes a Cache. The zero value is ready to use: default prefix,
 // 60 s skew, 5 min maximum age, slog.Default and time.Now.
 type Config struct {
-	// Prefix is the parameter prefix of the profiles named in Token and
-	// Profile, as TOKEN_PARAMETER_PREFIX is for the rotator: profile p is
+	// Prefix is the parameter prefix of the profiles named in Cache.Source,
+	// as TOKEN_PARAMETER_PREFIX is for the rotator: profile p is
 	// read from tokenrecord.ParameterName(Prefix, p). Empty means
 	// tokenrecord.DefaultPrefix ("/oauth-tokens").
 	Prefix string
@@ -170,19 +170,12 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Token returns a valid access token for profile, read from the parameter
-// tokenrecord.ParameterName(Config.Prefix, profile). It is
-// c.Profile(profile).Token(ctx); see Source.Token.
-func (c *Cache) Token(ctx context.Context, profile string) (string, error) {
-	return c.Profile(profile).Token(ctx)
-}
-
-// Profile returns the Source of a profile's token, read from
-// tokenrecord.ParameterName(Config.Prefix, name). Every call with the same
+// Source returns the Source of profile name's token, read from the
+// parameter tokenrecord.ParameterName(Config.Prefix, name). Every call with the same
 // name returns the same Source. A record whose "profile" field is not name is
 // refused as unreadable. A name that is not a valid profile name (letters,
 // digits, '.', '_' and '-') gives a Source whose every Token call fails.
-func (c *Cache) Profile(name string) *Source {
+func (c *Cache) Source(name string) *Source {
 	if s := c.reg.Load().profile(name); s != nil {
 		return s
 	}
@@ -192,11 +185,12 @@ func (c *Cache) Profile(name string) *Source {
 	return c.register(name, tokenrecord.ParameterName(c.prefix, name), true)
 }
 
-// Parameter returns the Source of the token stored under the SSM parameter
-// name (or ARN), for profiles whose record is not under the usual prefix.
+// SourceByParameter returns the Source of the token stored under the SSM
+// parameter name (or ARN), for a profile whose record is not under
+// Config.Prefix (its "parameter" field).
 // Every call with the same name returns the same Source. The record's
 // "profile" field is not checked.
-func (c *Cache) Parameter(name string) *Source {
+func (c *Cache) SourceByParameter(name string) *Source {
 	if s := c.reg.Load().params[name]; s != nil {
 		return s
 	}

@@ -45,10 +45,12 @@ func TestParameterNames(t *testing.T) {
 		get    func(*Cache) (string, error)
 		want   string
 	}{
-		{"default prefix", "", func(c *Cache) (string, error) { return c.Token(context.Background(), "p1") }, "/oauth-tokens/p1"},
-		{"prefix with trailing slash", "/team/tokens/", func(c *Cache) (string, error) { return c.Token(context.Background(), "p1") }, "/team/tokens/p1"},
-		{"prefix without leading slash", "team", func(c *Cache) (string, error) { return c.Profile("p1").Token(context.Background()) }, "/team/p1"},
-		{"by parameter", "/ignored", func(c *Cache) (string, error) { return c.Parameter("/elsewhere/p1").Token(context.Background()) }, "/elsewhere/p1"},
+		{"default prefix", "", func(c *Cache) (string, error) { return c.Source("p1").Token(context.Background()) }, "/oauth-tokens/p1"},
+		{"prefix with trailing slash", "/team/tokens/", func(c *Cache) (string, error) { return c.Source("p1").Token(context.Background()) }, "/team/tokens/p1"},
+		{"prefix without leading slash", "team", func(c *Cache) (string, error) { return c.Source("p1").Token(context.Background()) }, "/team/p1"},
+		{"by parameter", "/ignored", func(c *Cache) (string, error) {
+			return c.SourceByParameter("/elsewhere/p1").Token(context.Background())
+		}, "/elsewhere/p1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,23 +69,23 @@ func TestParameterNames(t *testing.T) {
 
 func TestSameSourceForSameName(t *testing.T) {
 	c := New(newFakeSSM(), Config{})
-	if a, b := c.Profile("p1"), c.Profile("p1"); a != b {
+	if a, b := c.Source("p1"), c.Source("p1"); a != b {
 		t.Errorf("Profile(%q) returned two Sources", "p1")
 	}
-	if a, b := c.Parameter("/x/p1"), c.Parameter("/x/p1"); a != b {
+	if a, b := c.SourceByParameter("/x/p1"), c.SourceByParameter("/x/p1"); a != b {
 		t.Errorf("Parameter(%q) returned two Sources", "/x/p1")
 	}
-	if got, want := c.Profile("p1").Parameter(), "/oauth-tokens/p1"; got != want {
+	if got, want := c.Source("p1").Parameter(), "/oauth-tokens/p1"; got != want {
 		t.Errorf("Profile(%q).Parameter() = %q; want %q", "p1", got, want)
 	}
 	// More profiles than the registry keeps in its short list.
 	sources := map[string]*Source{}
 	for i := range 3 * maxFirst {
 		name := fmt.Sprintf("agency-%d", i)
-		sources[name] = c.Profile(name)
+		sources[name] = c.Source(name)
 	}
 	for name, want := range sources {
-		if got := c.Profile(name); got != want || got.Profile() != name {
+		if got := c.Source(name); got != want || got.Profile() != name {
 			t.Errorf("Profile(%q) = %p (profile %q); want %p, the Source registered first", name, got, got.Profile(), want)
 		}
 	}
@@ -228,7 +230,7 @@ func TestExpiredTokenNeverServed(t *testing.T) {
 			mustToken(t, c, testProfile)
 			f.setErr(tt.ssmErr)
 			clk.Advance(tt.advance)
-			got, err := c.Token(context.Background(), testProfile)
+			got, err := c.Source(testProfile).Token(context.Background())
 			if err == nil || got != "" {
 				t.Fatalf("Token(%q) = %q, %v; want no token and an error", testProfile, got, err)
 			}
@@ -270,7 +272,7 @@ func TestErrorKinds(t *testing.T) {
 			}
 			f.setErr(tt.ssmErr)
 			c, _ := newTestCache(f, clk, Config{})
-			_, err := c.Token(context.Background(), tt.profile)
+			_, err := c.Source(tt.profile).Token(context.Background())
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("Token(%q) = %v; want an *Error", tt.profile, err)
@@ -294,7 +296,7 @@ func TestErrorKinds(t *testing.T) {
 
 func TestNotFoundMatchesSDKError(t *testing.T) {
 	c, _ := newTestCache(newFakeSSM(), newClock(), Config{})
-	_, err := c.Token(context.Background(), testProfile)
+	_, err := c.Source(testProfile).Token(context.Background())
 	var nf *types.ParameterNotFound
 	if !errors.Is(err, ErrNotFound) || !errors.As(err, &nf) {
 		t.Errorf("Token(%q) = %v; want ErrNotFound wrapping *types.ParameterNotFound", testProfile, err)
@@ -315,7 +317,7 @@ func TestFailedReadHeldForMinReadInterval(t *testing.T) {
 			f, clk := newFakeSSM(), newClock()
 			c, _ := newTestCache(f, clk, Config{MinReadInterval: tt.minReadInterval})
 			for range 3 {
-				if _, err := c.Token(context.Background(), testProfile); !errors.Is(err, ErrNotFound) {
+				if _, err := c.Source(testProfile).Token(context.Background()); !errors.Is(err, ErrNotFound) {
 					t.Fatalf("Token(%q) = %v; want ErrNotFound", testProfile, err)
 				}
 			}
@@ -343,7 +345,7 @@ func TestConcurrentMissesShareOneRead(t *testing.T) {
 	got := make([]string, callers)
 	errs := make([]error, callers)
 	for i := range callers {
-		wg.Go(func() { got[i], errs[i] = c.Token(context.Background(), testProfile) })
+		wg.Go(func() { got[i], errs[i] = c.Source(testProfile).Token(context.Background()) })
 	}
 	<-f.started
 	for c.Stats().Misses < callers { // every caller is waiting on the read
@@ -370,7 +372,7 @@ func TestCallerContextEndsWhileReadGoesOn(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Token(ctx, testProfile)
+		_, err := c.Source(testProfile).Token(ctx)
 		done <- err
 	}()
 	<-f.started
@@ -392,7 +394,7 @@ func TestCallerContextEndsWhileReadGoesOn(t *testing.T) {
 	// A context that has already ended does not start a read.
 	f2 := newFakeSSM()
 	c2, _ := newTestCache(f2, clk, Config{})
-	if _, err := c2.Token(ctx, testProfile); !errors.Is(err, context.Canceled) || f2.Reads() != 0 {
+	if _, err := c2.Source(testProfile).Token(ctx); !errors.Is(err, context.Canceled) || f2.Reads() != 0 {
 		t.Errorf("Token(%q) with an ended context = %v after %d reads; want context.Canceled and no read", testProfile, err, f2.Reads())
 	}
 }
@@ -401,7 +403,7 @@ func TestReadTimeoutBoundsSharedRead(t *testing.T) {
 	f, clk := newFakeSSM(), newClock()
 	f.block = make(chan struct{}) // never closed: only the read timeout ends the read
 	c, _ := newTestCache(f, clk, Config{ReadTimeout: 20 * time.Millisecond})
-	_, err := c.Token(context.Background(), testProfile)
+	_, err := c.Source(testProfile).Token(context.Background())
 	if !errors.Is(err, ErrReadFailed) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Token(%q) with a hung SSM = %v; want ErrReadFailed wrapping context.DeadlineExceeded", testProfile, err)
 	}
@@ -426,7 +428,7 @@ func TestInvalidate(t *testing.T) {
 			f, clk := newFakeSSM(), newClock()
 			f.put(t, testProfile, "token-1", t0, time.Hour)
 			c, _ := newTestCache(f, clk, Config{})
-			src := c.Profile(testProfile)
+			src := c.Source(testProfile)
 			mustToken(t, c, testProfile)
 			f.put(t, testProfile, "token-2", t0, time.Hour)
 			clk.Advance(tt.advance)
@@ -448,7 +450,7 @@ func TestInvalidate(t *testing.T) {
 		f, clk := newFakeSSM(), newClock()
 		f.put(t, testProfile, "token-1", t0, time.Hour)
 		c, _ := newTestCache(f, clk, Config{})
-		src := c.Profile(testProfile)
+		src := c.Source(testProfile)
 		mustToken(t, c, testProfile)
 		if !src.Invalidate("token-1") {
 			t.Fatal("first Invalidate(token-1) = false; want true")
@@ -476,7 +478,7 @@ func TestInvalidate(t *testing.T) {
 	})
 	t.Run("nothing cached", func(t *testing.T) {
 		c := New(newFakeSSM(), Config{})
-		if c.Profile(testProfile).Invalidate("token-1") {
+		if c.Source(testProfile).Invalidate("token-1") {
 			t.Errorf("Invalidate(%q) on an empty cache = true; want false", "token-1")
 		}
 	})
@@ -487,7 +489,7 @@ func TestInvalidateBurstCausesOneRead(t *testing.T) {
 	f, clk := newFakeSSM(), newClock()
 	f.put(t, testProfile, "token-1", t0, time.Hour)
 	c, _ := newTestCache(f, clk, Config{})
-	src := c.Profile(testProfile)
+	src := c.Source(testProfile)
 	mustToken(t, c, testProfile)
 	f.put(t, testProfile, "token-2", t0, time.Hour)
 	clk.Advance(time.Minute)
@@ -616,7 +618,7 @@ func TestThrottledReadBacksOff(t *testing.T) {
 			f.put(t, testProfile, "token-1", t0, time.Hour)
 			f.n.Store(tt.throttles)
 			c := New(f, Config{Now: newClock().Now, ReadTimeout: tt.timeout, Logger: slog.New(slog.DiscardHandler)})
-			tok, err := c.Token(context.Background(), testProfile)
+			tok, err := c.Source(testProfile).Token(context.Background())
 			if tt.wantToken && (err != nil || tok != "token-1") {
 				t.Fatalf("Token = %q, %v; want token-1", tok, err)
 			}

@@ -29,15 +29,15 @@
 // config.LoadDefaultConfig, which honours AWS_ENDPOINT_URL):
 //
 //	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
-//	token, err := cache.Token(ctx, "aviv-caas-agency-42") // reads /oauth-tokens/aviv-caas-agency-42
+//	token, err := cache.Source("aviv-caas-agency-42").Token(ctx) // reads /oauth-tokens/aviv-caas-agency-42
 //
-// Then pick the form the calling code wants. Source.Client (or a Transport
+// Then pick the form the calling code wants. Source.Client (or Source.Transport
 // around a tuned base transport) is an *http.Client that adds
 // "Authorization: Bearer …" and a User-Agent to every request, and after a
 // 401 re-reads the record once and retries a replayable request once with
 // the new token:
 //
-//	client := cache.Profile("aviv-caas-agency-42").Client("leads-export/1.0")
+//	client := cache.Source("aviv-caas-agency-42").Client("leads-export/1.0")
 //	resp, err := client.Do(req)
 //
 // Source.TokenSource is an oauth2.TokenSource for x/oauth2 and every SDK
@@ -48,13 +48,13 @@
 // oauth2.StaticTokenSource, or any token with a zero Expiry, freezes the
 // first token: x/oauth2 treats a zero expiry as "never expires".)
 //
-//	client := oauth2.NewClient(ctx, cache.Profile("pliant-production").TokenSource(ctx))
+//	client := oauth2.NewClient(ctx, cache.Source("pliant-production").TokenSource(ctx))
 //
-// Cache.Token and Source.Token return the token itself, for code that sets
+// Source.Token returns the token itself, for code that sets
 // its own headers; call Source.Invalidate when the partner rejects it.
 //
 // A profile whose record is stored under another name (the profile's
-// "parameter" field) is read with Cache.Parameter.
+// "parameter" field) is read with Cache.SourceByParameter.
 //
 // The process needs ssm:GetParameter on the parameter and, when the
 // parameters are encrypted with a customer managed key, kms:Decrypt on that
@@ -97,7 +97,7 @@
 //     call into an SSM read.
 //   - Source.Invalidate drops a token a partner API rejected, only if the
 //     cache still holds that very token, so a burst of 401 answers causes one
-//     read, not one per answer. Transport does this on every 401 and retries
+//     read, not one per answer. Source.Transport does this on every 401 and retries
 //     a replayable request once with the new token.
 //
 // No access token ever appears in a log line, an error or the String,
@@ -117,7 +117,7 @@
 //
 // # Concurrency
 //
-// A Cache, its Sources, their TokenSources and a Transport are safe for
+// A Cache, its Sources, their TokenSources and Transports are safe for
 // concurrent use by many goroutines. The package starts no goroutine that
 // outlives a read: a shared read ends within its timeout, which suits a
 // Lambda function that is frozen between invocations.

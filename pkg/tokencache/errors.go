@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Kinds of failure, matched with errors.Is against any error a Source,
-// Cache or Transport returns.
+// Kinds of failure, matched with errors.Is against any error a
+// Source, its TokenSource or its Transport returns.
 var (
 	// ErrNotFound means the parameter does not exist (SSM ParameterNotFound):
 	// the rotator has not yet written this profile's record, or the name or
@@ -34,7 +34,7 @@ var (
 // context.DeadlineExceeded or *types.ParameterNotFound).
 type Error struct {
 	// Profile is the profile asked for; empty when the Source was named by
-	// parameter (Cache.Parameter).
+	// parameter (Cache.SourceByParameter).
 	Profile string
 	// Parameter is the SSM parameter name.
 	Parameter string

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,7 +33,7 @@ func Example_lambda() {
 		os.Exit(1)
 	}
 	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
-	partner := cache.Profile("aviv-caas-agency-42").Client("leads-export/1.0")
+	partner := cache.Source("aviv-caas-agency-42").Client("leads-export/1.0")
 
 	handler := func(ctx context.Context, _ struct{}) (int, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://api.aviv-group.com/caas/v3/listings", nil)
@@ -63,7 +64,7 @@ func Example_ecs() {
 		os.Exit(1)
 	}
 	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{MaxAge: 5 * time.Minute})
-	partner := cache.Profile("pliant-production").Client("card-sync/2.3 (ecs)")
+	partner := cache.Source("pliant-production").Client("card-sync/2.3 (ecs)")
 	partner.Timeout = 30 * time.Second
 
 	ticker := time.NewTicker(time.Minute)
@@ -94,17 +95,17 @@ func Example_ecs() {
 // exampleNow is the examples' clock, so that their records stay valid.
 func exampleNow() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
 
-func ExampleCache_Token() {
+func ExampleSource_Token() {
 	var store tokencachetest.Store // SSM Parameter Store in memory
 	store.SetValue("/oauth-tokens/aviv-caas-agency-42", `{"access_token":"eyJhbGciOi-example","token_type":"Bearer",`+
 		`"expires_at":"2026-11-23T10:00:00Z","issued_at":"2026-11-22T10:00:00Z","profile":"aviv-caas-agency-42"}`)
 	cache := tokencache.New(&store, tokencache.Config{Now: exampleNow})
 	ctx := context.Background()
 
-	token, err := cache.Token(ctx, "aviv-caas-agency-42")
+	token, err := cache.Source("aviv-caas-agency-42").Token(ctx)
 	fmt.Println(token, err)
 
-	_, err = cache.Token(ctx, "aviv-caas-agency-7")
+	_, err = cache.Source("aviv-caas-agency-7").Token(ctx)
 	var e *tokencache.Error
 	fmt.Println(errors.Is(err, tokencache.ErrNotFound), errors.As(err, &e) && e.Profile == "aviv-caas-agency-7")
 	// Output:
@@ -118,7 +119,7 @@ func ExampleSource_Invalidate() {
 		`"expires_at":"2026-11-22T13:00:00Z","issued_at":"2026-11-22T12:00:00Z","profile":"partner-api"}`)
 	now := exampleNow()
 	cache := tokencache.New(&store, tokencache.Config{Now: func() time.Time { return now }})
-	src := cache.Profile("partner-api")
+	src := cache.Source("partner-api")
 	ctx := context.Background()
 
 	rejected, _ := src.Token(ctx)
@@ -140,25 +141,34 @@ func ExampleSource_Invalidate() {
 	// 2
 }
 
-// ExampleTransport wraps a tuned base transport instead of
+// ExampleSource_Transport wraps a tuned base transport instead of
 // http.DefaultTransport.
-func ExampleTransport() {
+func ExampleSource_Transport() {
 	var store tokencachetest.Store // SSM Parameter Store in memory
 	store.SetValue("/oauth-tokens/partner-api", `{"access_token":"token-1","token_type":"Bearer",`+
 		`"expires_at":"2026-11-22T13:00:00Z","issued_at":"2026-11-22T12:00:00Z","profile":"partner-api"}`)
 	cache := tokencache.New(&store, tokencache.Config{Now: exampleNow})
-	client := &http.Client{
-		Timeout: 20 * time.Second,
-		Transport: &tokencache.Transport{
-			Source:    cache.Profile("partner-api"),
-			UserAgent: "leads-sync/2.1",
-			Base: &http.Transport{
-				DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-				TLSHandshakeTimeout: 5 * time.Second,
-				MaxIdleConnsPerHost: 16,
-			},
-		},
+	base := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 16,
 	}
-	fmt.Println(client.Transport.(*tokencache.Transport).Source.Parameter())
-	// Output: /oauth-tokens/partner-api
+	client := &http.Client{
+		Timeout:   20 * time.Second,
+		Transport: cache.Source("partner-api").Transport(base, "leads-sync/2.1"),
+	}
+
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, r.Header.Get("Authorization"), r.Header.Get("User-Agent"))
+	}))
+	defer api.Close()
+	resp, err := client.Get(api.URL + "/listings")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(string(body))
+	// Output: Bearer token-1 leads-sync/2.1
 }

@@ -126,7 +126,7 @@ func newTestCache(f *fakeSSM, clk *fakeClock, cfg Config) (*Cache, *logBuffer) {
 // mustToken is Token that fails the test on error.
 func mustToken(t *testing.T, c *Cache, profile string) string {
 	t.Helper()
-	tok, err := c.Token(context.Background(), profile)
+	tok, err := c.Source(profile).Token(context.Background())
 	if err != nil {
 		t.Fatalf("Token(%q) = %v; want a token", profile, err)
 	}

@@ -53,12 +53,12 @@ func TestMotoReadThroughCache(t *testing.T) {
 	})
 	t.Run("by parameter name", func(t *testing.T) {
 		put("/partners/pliant/production", record(t, "pliant-production", "token-p", t0, 10*time.Hour))
-		if got, err := c.Parameter("/partners/pliant/production").Token(ctx); err != nil || got != "token-p" {
+		if got, err := c.SourceByParameter("/partners/pliant/production").Token(ctx); err != nil || got != "token-p" {
 			t.Errorf("Parameter(%q).Token = %q, %v; want %q, nil", "/partners/pliant/production", got, err, "token-p")
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
-		_, err := c.Token(ctx, "no-such-profile")
+		_, err := c.Source("no-such-profile").Token(ctx)
 		var nf *types.ParameterNotFound
 		if !errors.Is(err, ErrNotFound) || !errors.As(err, &nf) {
 			t.Errorf("Token(%q) = %v; want ErrNotFound wrapping *types.ParameterNotFound", "no-such-profile", err)
@@ -66,7 +66,7 @@ func TestMotoReadThroughCache(t *testing.T) {
 	})
 	t.Run("unreadable", func(t *testing.T) {
 		put("/oauth-tokens/broken", "not a record")
-		if _, err := c.Token(ctx, "broken"); !errors.Is(err, ErrUnreadable) {
+		if _, err := c.Source("broken").Token(ctx); !errors.Is(err, ErrUnreadable) {
 			t.Errorf("Token(%q) = %v; want ErrUnreadable", "broken", err)
 		}
 	})

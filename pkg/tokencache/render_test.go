@@ -19,16 +19,16 @@ func TestNoTokenInAnyRendering(t *testing.T) {
 	f, clk := newFakeSSM(), newClock()
 	f.put(t, testProfile, token, t0, time.Hour)
 	c, _ := newTestCache(f, clk, Config{})
-	src := c.Profile(testProfile)
+	src := c.Source(testProfile)
 	if got, err := src.Token(context.Background()); err != nil || got != token {
 		t.Fatalf("Token = %q, %v", got, err)
 	}
-	_, err := c.Token(context.Background(), "no-record")
+	_, err := c.Source("no-record").Token(context.Background())
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatalf("Token of a missing record = %v; want an *Error", err)
 	}
-	for _, v := range []any{c, src, &Transport{Source: src}, e} {
+	for _, v := range []any{c, src, src.Transport(nil, ""), e} {
 		for _, r := range securitytest.Renderings(v) {
 			if piece, found := leakcheck.Find(r.Text, token); found {
 				t.Errorf("%s of %T contains %q, a piece of the token", r.How, v, piece)

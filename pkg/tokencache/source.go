@@ -17,8 +17,8 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
-// Source is one cached token: a profile's (Cache.Profile) or a parameter's
-// (Cache.Parameter). Keep it, or look it up again: the lookup is cheap and
+// Source is one cached token: a profile's (Cache.Source) or a parameter's
+// (Cache.SourceByParameter). Keep it, or look it up again: the lookup is cheap and
 // returns the same Source. It is safe for concurrent use.
 type Source struct {
 	c       *Cache

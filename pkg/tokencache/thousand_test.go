@@ -24,7 +24,7 @@ func thousandCallers(t *testing.T, c *Cache, want string, started func()) {
 	got := make([]string, thousand)
 	errs := make([]error, thousand)
 	for i := range thousand {
-		wg.Go(func() { got[i], errs[i] = c.Token(context.Background(), testProfile) })
+		wg.Go(func() { got[i], errs[i] = c.Source(testProfile).Token(context.Background()) })
 	}
 	if started != nil {
 		started()

@@ -22,7 +22,7 @@ import (
 // x/oauth2, which would keep sending the first token.) Expiry is measured
 // on the cache's clock (Config.Now), which x/oauth2 assumes is time.Now.
 //
-// Unlike Transport, an oauth2.Transport does not re-read the record after a
+// Unlike Source.Transport, an oauth2.Transport does not re-read the record after a
 // 401 answer; prefer Source.Client for plain HTTP calls.
 //
 // The TokenSource is safe for concurrent use; it holds no token of its own.

@@ -27,7 +27,7 @@ func ExampleSource_TokenSource() {
 	store.SetToken("pliant-production", "token-1", exampleNow(), 10*time.Hour)
 	cache := tokencache.New(&store, tokencache.Config{Now: exampleNow}) // MaxAge 5 min, Skew 60 s
 	ctx := context.Background()
-	ts := cache.Profile("pliant-production").TokenSource(ctx)
+	ts := cache.Source("pliant-production").TokenSource(ctx)
 
 	tok, err := ts.Token()
 	// Asked again by the cache's next read: MaxAge after this one, less a

@@ -36,7 +36,7 @@ func TestTokenSourceExpiry(t *testing.T) {
 			f, clk := newFakeSSM(), newClock()
 			f.put(t, testProfile, "token-1", t0, tt.lifetime)
 			c, _ := newTestCache(f, clk, tt.cfg)
-			ts := c.Profile(testProfile).TokenSource(context.Background())
+			ts := c.Source(testProfile).TokenSource(context.Background())
 			if tt.failAfter > 0 {
 				if _, err := ts.Token(); err != nil {
 					t.Fatal(err)
@@ -58,7 +58,7 @@ func TestTokenSourceExpiry(t *testing.T) {
 func TestTokenSourceErrors(t *testing.T) {
 	f, clk := newFakeSSM(), newClock()
 	c, _ := newTestCache(f, clk, Config{})
-	tok, err := c.Profile(testProfile).TokenSource(context.Background()).Token()
+	tok, err := c.Source(testProfile).TokenSource(context.Background()).Token()
 	var e *Error
 	if tok != nil || !errors.Is(err, ErrNotFound) || !errors.As(err, &e) || e.Profile != testProfile {
 		t.Errorf("Token() with no record = %v, %v; want nil and an *Error naming %q matching ErrNotFound", tok, err, testProfile)
@@ -81,7 +81,7 @@ func TestOAuth2ClientFollowsRotation(t *testing.T) {
 		// the bubble's clock from moving.
 		base := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, base)
-		client := oauth2.NewClient(ctx, cache.Profile(testProfile).TokenSource(ctx))
+		client := oauth2.NewClient(ctx, cache.Source(testProfile).TokenSource(ctx))
 
 		get := func(when string, want string) {
 			t.Helper()
@@ -118,7 +118,7 @@ func TestStaticTokenSourceFreezes(t *testing.T) {
 	f, clk := newFakeSSM(), newClock()
 	f.put(t, testProfile, "token-1", t0, time.Hour)
 	c, _ := newTestCache(f, clk, Config{})
-	src := c.Profile(testProfile)
+	src := c.Source(testProfile)
 	first, err := src.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)

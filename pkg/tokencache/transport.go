@@ -1,7 +1,6 @@
 package tokencache
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,8 +10,12 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 )
 
-// Transport is an http.RoundTripper that authorizes each request with the
-// Source's token (Authorization: Bearer …) and a User-Agent.
+// Transport returns an http.RoundTripper that sends each request through
+// base (nil means http.DefaultTransport) with the Source's token
+// (Authorization: Bearer …) and userAgent on requests that have none (empty
+// means version.UserAgent("consumer"); some partner APIs, AVIV's among them,
+// block requests without one). Use it to keep a tuned base transport;
+// Client is the same over http.DefaultTransport.
 //
 // On a 401 answer it invalidates the token it sent (Source.Invalidate) and,
 // when the request can be replayed (no body, or GetBody set, as
@@ -24,53 +27,62 @@ import (
 // headers, and sends a token only over https or to a loopback host, and
 // only to the host and scheme of the original request (not to the target of
 // a redirect elsewhere). It is safe for concurrent use.
-type Transport struct {
-	// Source supplies the token. Required.
-	Source *Source
-	// Base sends the requests. Nil means http.DefaultTransport.
-	Base http.RoundTripper
-	// UserAgent is set on requests that have no User-Agent header. Empty
-	// means version.UserAgent("consumer"). Some partner APIs (AVIV) block
-	// requests without one.
-	UserAgent string
+func (s *Source) Transport(base http.RoundTripper, userAgent string) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if userAgent == "" {
+		userAgent = version.UserAgent("consumer")
+	}
+	return &transport{src: s, base: base, userAgent: userAgent}
 }
 
-var _ http.RoundTripper = (*Transport)(nil)
+// Client returns an *http.Client whose requests carry the Source's token
+// and userAgent, through s.Transport(nil, userAgent). Set a timeout on the
+// client or deadlines on the requests' contexts.
+func (s *Source) Client(userAgent string) *http.Client {
+	return &http.Client{Transport: s.Transport(nil, userAgent)}
+}
+
+// transport is the RoundTripper of Source.Transport.
+type transport struct {
+	src       *Source
+	base      http.RoundTripper
+	userAgent string
+}
+
+var _ http.RoundTripper = (*transport)(nil)
 
 // maxDrain bounds how much of a 401 answer's body is read before the retry,
 // so that its connection can be reused.
 const maxDrain = 64 << 10
 
 // RoundTrip implements http.RoundTripper.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.Source == nil {
-		closeBody(req)
-		return nil, errors.New("tokencache: Transport.Source is nil")
-	}
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.mayAuthorize(req) {
 		if req.Response != nil {
 			// A redirect to another host or scheme: follow it without the token.
-			return t.base().RoundTrip(t.prepare(req, req.Body, ""))
+			return t.base.RoundTrip(t.prepare(req, req.Body, ""))
 		}
 		closeBody(req)
 		return nil, fmt.Errorf("tokencache: refusing to send a token over %s to %q: use https", req.URL.Scheme, req.URL.Hostname())
 	}
-	token, err := t.Source.Token(req.Context())
+	token, err := t.src.Token(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.base().RoundTrip(t.prepare(req, req.Body, token))
+	resp, err := t.base.RoundTrip(t.prepare(req, req.Body, token))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
 
 	// 401: the token was rejected (revoked, or replaced early by the rotator).
-	t.Source.Invalidate(token)
+	t.src.Invalidate(token)
 	if !replayable(req) {
 		return resp, nil
 	}
-	fresh, err := t.Source.Token(req.Context())
+	fresh, err := t.src.Token(req.Context())
 	if err != nil || fresh == token {
 		return resp, nil // nothing better to try: the caller gets the 401
 	}
@@ -82,18 +94,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
 	resp.Body.Close()
-	return t.base().RoundTrip(t.prepare(req, body, fresh))
-}
-
-func (t *Transport) base() http.RoundTripper {
-	if t.Base != nil {
-		return t.Base
-	}
-	return http.DefaultTransport
+	return t.base.RoundTrip(t.prepare(req, body, fresh))
 }
 
 // prepare clones req with body, the token (unless empty) and a User-Agent.
-func (t *Transport) prepare(req *http.Request, body io.ReadCloser, token string) *http.Request {
+func (t *transport) prepare(req *http.Request, body io.ReadCloser, token string) *http.Request {
 	r := req.Clone(req.Context())
 	r.Body = body
 	if r.Header == nil {
@@ -105,11 +110,7 @@ func (t *Transport) prepare(req *http.Request, body io.ReadCloser, token string)
 		r.Header.Del("Authorization")
 	}
 	if r.Header.Get("User-Agent") == "" {
-		ua := t.UserAgent
-		if ua == "" {
-			ua = version.UserAgent("consumer")
-		}
-		r.Header.Set("User-Agent", ua)
+		r.Header.Set("User-Agent", t.userAgent)
 	}
 	return r
 }
@@ -117,7 +118,7 @@ func (t *Transport) prepare(req *http.Request, body io.ReadCloser, token string)
 // mayAuthorize reports whether req may carry the token: it goes over https
 // or to a loopback host, and, if it follows a redirect, to the scheme and
 // host of the first request.
-func (t *Transport) mayAuthorize(req *http.Request) bool {
+func (t *transport) mayAuthorize(req *http.Request) bool {
 	first := req
 	for first.Response != nil && first.Response.Request != nil {
 		first = first.Response.Request
@@ -138,12 +139,4 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
-}
-
-// Client returns an *http.Client whose requests carry the Source's token
-// and userAgent (empty means version.UserAgent("consumer")), through a
-// Transport over http.DefaultTransport. Set a timeout on the client or
-// deadlines on the requests' contexts.
-func (s *Source) Client(userAgent string) *http.Client {
-	return &http.Client{Transport: &Transport{Source: s, UserAgent: userAgent}}
 }

@@ -63,7 +63,7 @@ func (p *partnerAPI) seen() []seen {
 func TestTransportSetsHeaders(t *testing.T) {
 	tests := []struct {
 		name      string
-		userAgent string // Transport.UserAgent
+		userAgent string // the userAgent of Source.Client
 		reqUA     string // set on the request by the caller
 		want      string
 	}{
@@ -77,7 +77,7 @@ func TestTransportSetsHeaders(t *testing.T) {
 			f.put(t, testProfile, "token-1", t0, time.Hour)
 			c, _ := newTestCache(f, clk, Config{})
 			api := newPartnerAPI(t, "token-1")
-			client := c.Profile(testProfile).Client(tt.userAgent)
+			client := c.Source(testProfile).Client(tt.userAgent)
 
 			req, _ := http.NewRequest(http.MethodGet, api.URL+"/listings", nil)
 			if tt.reqUA != "" {
@@ -125,7 +125,7 @@ func TestTransportRetriesOnceAfter401(t *testing.T) {
 			f, clk := newFakeSSM(), newClock()
 			f.put(t, testProfile, "token-1", t0, time.Hour)
 			c, _ := newTestCache(f, clk, Config{})
-			src := c.Profile(testProfile)
+			src := c.Source(testProfile)
 			mustToken(t, c, testProfile)
 
 			// The provider revokes token-1; the rotator may have written token-2.
@@ -173,7 +173,7 @@ func TestTransport401BurstCausesOneRead(t *testing.T) {
 	f, clk := newFakeSSM(), newClock()
 	f.put(t, testProfile, "token-1", t0, time.Hour)
 	c, _ := newTestCache(f, clk, Config{})
-	client := c.Profile(testProfile).Client("")
+	client := c.Source(testProfile).Client("")
 	mustToken(t, c, testProfile)
 	api := newPartnerAPI(t, "token-2")
 	f.put(t, testProfile, "token-2", t0.Add(time.Minute), time.Hour)
@@ -203,7 +203,7 @@ func TestTransportSendsTokenOnlyWhereSafe(t *testing.T) {
 	f, clk := newFakeSSM(), newClock()
 	f.put(t, testProfile, "token-1", t0, time.Hour)
 	c, _ := newTestCache(f, clk, Config{})
-	client := c.Profile(testProfile).Client("")
+	client := c.Source(testProfile).Client("")
 
 	elsewhere := newPartnerAPI(t, "token-1")
 	api := newPartnerAPI(t, "token-1", func(w http.ResponseWriter, r *http.Request) bool {
@@ -262,7 +262,7 @@ func TestTransportTokenErrorClosesBody(t *testing.T) {
 	c, _ := newTestCache(newFakeSSM(), newClock(), Config{}) // no record stored
 	body := &closeTracker{Reader: strings.NewReader("x")}
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "https://api.example.com/leads", body)
-	resp, err := (&Transport{Source: c.Profile(testProfile)}).RoundTrip(req)
+	resp, err := c.Source(testProfile).Transport(nil, "").RoundTrip(req)
 	if resp != nil || !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), testProfile) {
 		t.Errorf("RoundTrip = %v, %v; want no response and ErrNotFound naming %q", resp, err, testProfile)
 	}

@@ -38,7 +38,7 @@ func TestTransportURLPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := (&Transport{Source: c.Profile(testProfile), Base: base}).RoundTrip(req)
+			resp, err := c.Source(testProfile).Transport(base, "").RoundTrip(req)
 			if tc.Allowed {
 				if err != nil || len(base.auths) != 1 || base.auths[0] != "Bearer token-1" {
 					t.Fatalf("RoundTrip(%q) = %v, sent %q; want one request with the token (%s)", tc.URL, err, base.auths, tc.Why)

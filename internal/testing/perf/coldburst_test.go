@@ -71,7 +71,7 @@ func coldBurst(t *testing.T, r *awsRig, n int, br burstRetryer) burstResult {
 			defer wg.Done()
 			<-start
 			t0 := time.Now()
-			_, errs[i] = caches[i].Token(context.Background(), "agency-0000")
+			_, errs[i] = caches[i].Source("agency-0000").Token(context.Background())
 			lat[i] = time.Since(t0)
 		}()
 	}

@@ -120,7 +120,7 @@ func simulateFleet(t *testing.T, lifetime time.Duration) (ours, xo fleetCounts) 
 				ours.containers++
 				xo.containers++
 			}
-			if tok, err := c.cache.Token(ctx, profileName); err != nil || tok == "" {
+			if tok, err := c.cache.Source(profileName).Token(ctx); err != nil || tok == "" {
 				t.Fatalf("+%s container %d: tokencache Token = %q, %v", at, j, tok, err)
 			}
 			if tok, err := c.xo.Token(); err != nil || !tok.Valid() {

@@ -94,8 +94,8 @@ func TestHotPath(t *testing.T) {
 	}
 	var rows [][]string
 	for _, b := range []struct{ name, what string }{
-		{"BenchmarkCacheHit", "Cache.Token, cached profile"},
-		{"BenchmarkSourceHit", "Source.Token (as Transport calls it)"},
+		{"BenchmarkCacheHit", "Cache.Source(p).Token, cached profile"},
+		{"BenchmarkSourceHit", "Source.Token (as Source.Transport calls it)"},
 		{"BenchmarkReuseTokenSourceHit", "x/oauth2 ReuseTokenSource.Token"},
 		{"BenchmarkTimeNow", "time.Now alone (the floor)"},
 	} {
@@ -106,7 +106,7 @@ func TestHotPath(t *testing.T) {
 
 	var par [][]string
 	for _, b := range []struct{ name, what string }{
-		{"BenchmarkCacheHitParallel", "Cache.Token"},
+		{"BenchmarkCacheHitParallel", "Cache.Source(p).Token"},
 		{"BenchmarkReuseTokenSourceHitParallel", "x/oauth2 ReuseTokenSource.Token (mutex)"},
 		{"BenchmarkTimeNowParallel", "time.Now alone (the floor)"},
 	} {

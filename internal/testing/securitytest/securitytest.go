@@ -7,7 +7,7 @@
 //   - URLCases: URLs that may or may not carry a client secret or an access
 //     token (https everywhere, plain http only to a loopback host), checked
 //     against every place that decides it: urlpolicy.Check, token_url in a profiles document, oauth.Fetch,
-//     the consumer's API_BASE_URL and tokencache.Transport.
+//     the consumer's API_BASE_URL and Source.Transport in tokencache.
 //
 // It is test support: no production code imports it.
 package securitytest

@@ -43,7 +43,7 @@ func Example() {
 	var store tokencachetest.Store
 	store.SetToken("partner-api", "token-1", time.Now(), time.Hour)
 	cache := tokencache.New(&store, tokencache.Config{})
-	client := cache.Profile("partner-api").Client("listings-test/1.0")
+	client := cache.Source("partner-api").Client("listings-test/1.0")
 	ctx := context.Background()
 
 	fmt.Println(listListings(ctx, client, api.URL))
@@ -53,7 +53,7 @@ func Example() {
 	fmt.Println("parameter reads:", store.Reads())
 
 	store.Delete("partner-api")
-	_, err := cache.Token(ctx, "unknown-profile")
+	_, err := cache.Source("unknown-profile").Token(ctx)
 	fmt.Println(err)
 	// Output:
 	// 200 <nil>

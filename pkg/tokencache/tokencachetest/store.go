@@ -118,7 +118,7 @@ func (s *Store) SetToken(profile, token string, issuedAt time.Time, lifetime tim
 }
 
 // SetRecord stores rec under the parameter name (for a Source built with
-// tokencache.Cache.Parameter, or a record for another profile). It panics
+// tokencache.Cache.SourceByParameter, or a record for another profile). It panics
 // if rec breaks the record contract: a mistake in the test. Use SetValue to
 // store an invalid record.
 func (s *Store) SetRecord(parameter string, rec tokenrecord.Record) {

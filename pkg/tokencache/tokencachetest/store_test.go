@@ -56,7 +56,7 @@ func TestStates(t *testing.T) {
 			s := &tokencachetest.Store{Prefix: tt.prefix}
 			tt.set(s)
 			c := tokencache.New(s, tokencache.Config{Prefix: tt.prefix, Now: at(t0)})
-			got, err := c.Token(context.Background(), "p")
+			got, err := c.Source("p").Token(context.Background())
 			if got != tt.wantToken || !errors.Is(err, tt.wantKind) || (tt.wantKind == nil) != (err == nil) {
 				t.Errorf("Token(%q) = %q, %v; want %q, %v", "p", got, err, tt.wantToken, tt.wantKind)
 			}
@@ -75,20 +75,20 @@ func TestRotation(t *testing.T) {
 	now := t0
 	c := tokencache.New(&s, tokencache.Config{Now: func() time.Time { return now }, MaxAge: 5 * time.Minute, MinReadInterval: -1})
 	ctx := context.Background()
-	if got, err := c.Token(ctx, "p"); got != "token-1" || err != nil {
+	if got, err := c.Source("p").Token(ctx); got != "token-1" || err != nil {
 		t.Fatalf("Token = %q, %v; want token-1", got, err)
 	}
 	s.SetToken("p", "token-2", t0.Add(time.Minute), time.Hour)
-	if got, _ := c.Token(ctx, "p"); got != "token-1" {
+	if got, _ := c.Source("p").Token(ctx); got != "token-1" {
 		t.Errorf("Token within MaxAge = %q; want the cached token-1", got)
 	}
 	now = now.Add(6 * time.Minute)
 	s.FailReads(errors.New("AccessDeniedException"))
-	if got, err := c.Token(ctx, "p"); got != "token-1" || err != nil {
+	if got, err := c.Source("p").Token(ctx); got != "token-1" || err != nil {
 		t.Errorf("Token while reads fail = %q, %v; want the cached token-1", got, err)
 	}
 	s.FailReads(nil)
-	if got, err := c.Token(ctx, "p"); got != "token-2" || err != nil {
+	if got, err := c.Source("p").Token(ctx); got != "token-2" || err != nil {
 		t.Errorf("Token after the rotation = %q, %v; want token-2", got, err)
 	}
 	if s.Reads() != 3 {

@@ -34,7 +34,7 @@ func TestOAuth2ClientFollowsRotatedRecord(t *testing.T) {
 		cache := tokencache.New(&store, tokencache.Config{MaxAge: 5 * time.Minute})
 		base := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, base)
-		client := oauth2.NewClient(ctx, cache.Profile("partner-api").TokenSource(ctx))
+		client := oauth2.NewClient(ctx, cache.Source("partner-api").TokenSource(ctx))
 
 		get := func(want string) {
 			t.Helper()
