@@ -17,7 +17,9 @@ type Error struct {
 	// sent one.
 	Code string
 	// Description is the endpoint's error_description, shortened, with the
-	// client secret, whole or any 8-byte piece of it, removed.
+	// client secret, whole or any 8-byte piece of it, removed in every
+	// encoding the request carried it (as is, form-urlencoded,
+	// JSON-escaped, in the Basic credentials).
 	Description string
 	// Attempts is how many requests were sent.
 	Attempts int
