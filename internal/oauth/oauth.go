@@ -11,9 +11,10 @@
 //   - private_key_jwt: client_assertion_type and a client_assertion signed
 //     with RS256, PS256 or ES256 (RFC 7523 section 2.2): iss = sub = client
 //     id, aud = the token URL (or the profile's assertion_audience), a
-//     unique jti, iat, nbf and an exp 2 minutes on, kid when the secret has
-//     key_id, x5t and x5t#S256 (as Microsoft Entra ID wants) when it has a
-//     certificate; a new assertion for every attempt;
+//     unique jti, iat and nbf a minute back (AssertionClockSkew, for a
+//     server whose clock is behind) and an exp 2 minutes on, kid when the
+//     secret has key_id, x5t and x5t#S256 (as Microsoft Entra ID wants)
+//     when it has a certificate; a new assertion for every attempt;
 //   - tls_client_auth: the client certificate in the TLS handshake and
 //     client_id in the body (RFC 8705 section 2.1); https only.
 //
