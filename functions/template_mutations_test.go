@@ -352,7 +352,21 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			mutate: func(_ map[string]any, mk *string) {
 				*mk = strings.ReplaceAll(*mk, "cp functions/rotator/profiles/*.yaml $(ARTIFACTS_DIR)/profiles/", "")
 			},
-			want: `build-RotatorFunction: recipe lacks "functions/rotator/profiles/"`,
+			want: `build-RotatorFunction: recipe lacks "functions/rotator/profiles/*.yaml"`,
+		},
+		{
+			name: "Makefile stops copying CA bundles",
+			mutate: func(_ map[string]any, mk *string) {
+				*mk = strings.ReplaceAll(*mk, "functions/rotator/profiles/*.pem", "")
+			},
+			want: `build-RotatorFunction: recipe lacks "functions/rotator/profiles/*.pem"`,
+		},
+		{
+			name: "rotator loses its CA bundle",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(tpl, "Resources", rotatorID, "Properties", "Environment", "Variables"), "SSL_CERT_FILE")
+			},
+			want: "RotatorFunction environment SSL_CERT_FILE",
 		},
 		{
 			name: "stalled alarm ignores a stopped rotator",

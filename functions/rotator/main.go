@@ -16,6 +16,9 @@
 //	SCHEDULE_EXPRESSION     the schedule, rate(5 minutes) by default: a profile deferred by the write budget
 //	                        whose token expires before the next run is a failure
 //	LOG_LEVEL               debug, info, warn or error (default info)
+//	SSL_CERT_FILE           PEM bundle of the CA certificates TLS trusts, in place of the system's (Go's own
+//	                        variable): the system's and a token endpoint's private CA (the template's
+//	                        TokenEndpointCABundle)
 //
 // The AWS configuration comes from the environment alone (package awsenv):
 // AWS_REGION, the execution role's credentials, AWS_ENDPOINT_URL and the
