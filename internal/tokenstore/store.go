@@ -2,8 +2,9 @@
 //
 // Records are SecureString parameters. Writes choose the tier from the
 // value's size (Standard up to 4 KiB, Advanced up to 8 KiB, an error above:
-// moto does not enforce these limits, so this package does), overwrite the
-// previous version and use a customer-managed KMS key when one is given.
+// moto does not enforce these limits, so this package does), keep a
+// parameter that is Advanced there (see Store), overwrite the previous
+// version and use a customer-managed KMS key when one is given.
 // Reads are batched: GetParameters takes at most 10 names per call. A write
 // that SSM refuses because the account holds as many parameters as its
 // tier allows (10,000 standard) fails with ErrParameterLimit, which says
@@ -26,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,6 +73,14 @@ type Store struct {
 	// KeyID is the KMS key for SecureStrings; empty means the account's
 	// aws/ssm key.
 	KeyID string
+
+	// advanced holds the names of the parameters this Store has seen in the
+	// Advanced tier (a value over StandardLimit read, or an Advanced write).
+	// SSM cannot move them back to Standard, so a record that fits
+	// Standard is written to them as Advanced at once: one PutParameter
+	// call, as the rotator's write budget counts, not a refused Standard
+	// one and an Advanced retry.
+	advanced sync.Map
 }
 
 // Stored is a record as read.
@@ -137,6 +147,9 @@ func (s *Store) Read(ctx context.Context, names []string) (map[string]Stored, er
 				rec, err := tokenrecord.Parse([]byte(aws.ToString(p.Value)))
 				st.Record, st.Err = rec, err
 			}
+			if len(aws.ToString(p.Value)) > StandardLimit {
+				s.advanced.Store(name, true)
+			}
 			out[name] = st
 		}
 	}
@@ -155,6 +168,9 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 	if err != nil {
 		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
 	}
+	if _, ok := s.advanced.Load(name); ok {
+		tier = types.ParameterTierAdvanced
+	}
 	in := &ssm.PutParameterInput{
 		Name:        aws.String(name),
 		Value:       aws.String(string(value)),
@@ -170,8 +186,10 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 	var ve smithy.APIError
 	if err != nil && tier == types.ParameterTierStandard && errors.As(err, &ve) && ve.ErrorCode() == "ValidationException" {
 		// SSM cannot move an Advanced parameter back to Standard: a record
-		// that once needed 8 KiB stays Advanced. Anything else fails the
-		// same way again, and the first error is the one reported.
+		// that once needed 8 KiB stays Advanced. This Store did not know
+		// (another Lambda environment wrote the large record, and the one
+		// stored now is small), and knows from now on. Anything else fails
+		// the same way again, and the first error is the one reported.
 		in.Tier = types.ParameterTierAdvanced
 		retried, rerr := s.API.PutParameter(ctx, in)
 		var re smithy.APIError
@@ -183,6 +201,9 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 			// error the caller must see to try again.
 			err = rerr
 		}
+	}
+	if err == nil && in.Tier == types.ParameterTierAdvanced {
+		s.advanced.Store(name, true)
 	}
 	if err != nil && errors.As(err, &ve) && ve.ErrorCode() == "ParameterLimitExceeded" {
 		return 0, fmt.Errorf("tokenstore: put %s: %w (%w)", name, ErrParameterLimit, err)

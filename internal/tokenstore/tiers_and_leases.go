@@ -1,9 +1,15 @@
 // # Tiers
 //
 // SSM cannot move a parameter back from Advanced to Standard, so a record
-// that once needed Advanced stays Advanced. moto enforces none of this:
-// TestTier, TestWriteChoosesTier and TestWriteKeepsAdvancedTier check it
-// against fakes.
+// that once needed Advanced stays Advanced. A Store writes a record that
+// fits Standard as Advanced at once to a parameter it knows is Advanced
+// (it read a value over 4 KiB there, or wrote one): one PutParameter call,
+// as the rotator's write budget counts. What it cannot know is a small
+// record on an Advanced parameter that another Lambda environment wrote:
+// the first rewrite there costs a refused Standard call and the Advanced
+// one, once per Store, out of the budget's headroom. moto enforces none of
+// this: TestTier, TestWriteChoosesTier, TestWriteKeepsAdvancedTier and
+// TestRewriteOfAdvancedRecordIsOneWrite check it against fakes.
 //
 // # The lease's known limit
 //
