@@ -108,7 +108,14 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			mutate: func(tpl map[string]any, _ *string) {
 				stmt(tpl, rotatorID, "ReleaseLeases")["Resource"] = sub(parameterArnPrefix + "*")
 			},
-			want: "the rotator may delete only its leases",
+			want: "grants ssm:DeleteParameter on \"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TokenParameterPrefix}/*\"; the rotator may delete, or read the versions of, only its leases",
+		},
+		{
+			name: "rotator reads the versions of token records",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, rotatorID, "ReadTokenRecords")["Action"] = []any{"ssm:GetParameters", "ssm:GetParameterHistory"}
+			},
+			want: "grants ssm:GetParameterHistory on \"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TokenParameterPrefix}/*\"; the rotator may delete, or read the versions of, only its leases",
 		},
 		{
 			name: "rotator deletes in bulk",

@@ -20,12 +20,14 @@
 package tokenstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +41,10 @@ import (
 )
 
 // API is the SSM operations the store uses; *ssm.Client satisfies it.
+// GetParameterHistory reads only leases (whose values hold no token).
 type API interface {
 	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
 }
@@ -230,7 +234,11 @@ func LeaseName(name string) string { return name + ".lock" }
 // numbers a parameter's versions one by one, so when several runs find the
 // same expired lease, exactly one of them holds it afterwards. (Deleting and
 // re-creating it instead would let a second run delete the fresh lease of
-// the first, and both would fetch the token.)
+// the first, and both would fetch the token.) The runs that lose that race
+// have overwritten the winner's value too, so a lease is held until the
+// latest expiry any of its versions names (GetParameterHistory), not the
+// last value's: a loser's shorter lease cannot let a third run in while the
+// winner works.
 func (s *Store) Lease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (release func(context.Context), err error) {
 	param := LeaseName(name)
 	until := now.Add(ttl).UTC()
@@ -272,11 +280,11 @@ func (s *Store) Lease(ctx context.Context, name, owner string, now time.Time, tt
 		return nil, fmt.Errorf("tokenstore: lease %s: %w", param, err)
 	}
 	// Someone holds it: take it over only if it has expired.
-	held, gerr := current(ctx)
+	versions, gerr := s.leaseHistory(ctx, param)
 	if gerr != nil {
 		return nil, fmt.Errorf("tokenstore: lease %s: %w", param, gerr)
 	}
-	if held == nil {
+	if len(versions) == 0 {
 		// Released in the meantime: create it again, if nobody else has.
 		if _, err := put(false); err != nil {
 			if !errors.As(err, &exists) {
@@ -289,12 +297,13 @@ func (s *Store) Lease(ctx context.Context, name, owner string, now time.Time, tt
 		}
 		return release, nil
 	}
-	if ours(held) {
+	latest := slices.MaxFunc(versions, func(a, b types.ParameterHistory) int { return cmp.Compare(a.Version, b.Version) })
+	if aws.ToString(latest.Value) == value {
 		// Our own create: SSM applied it, but its answer was lost and the
 		// SDK's retry found the lease existing.
 		return release, nil
 	}
-	if exp, ok := leaseExpiry(aws.ToString(held.Value)); ok && now.Before(exp) {
+	if until, ok := heldUntil(versions); ok && now.Before(until) {
 		return nil, ErrLeaseHeld
 	}
 	out, err := put(true)
@@ -303,10 +312,47 @@ func (s *Store) Lease(ctx context.Context, name, owner string, now time.Time, tt
 	}
 	// Version 1: the expired lease was released before this write, which
 	// created a new one.
-	if out.Version != held.Version+1 && out.Version != 1 {
+	if out.Version != latest.Version+1 && out.Version != 1 {
 		return nil, ErrLeaseHeld // another run took it over first
 	}
 	return release, nil
+}
+
+// leaseHistory returns every version of the lease parameter param, none
+// when there is no lease.
+func (s *Store) leaseHistory(ctx context.Context, param string) ([]types.ParameterHistory, error) {
+	in := &ssm.GetParameterHistoryInput{Name: aws.String(param), MaxResults: aws.Int32(50)}
+	var out []types.ParameterHistory
+	for {
+		res, err := s.API.GetParameterHistory(ctx, in)
+		var nf *types.ParameterNotFound
+		switch {
+		case errors.As(err, &nf):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, res.Parameters...)
+		if aws.ToString(res.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = res.NextToken
+	}
+}
+
+// heldUntil is when a lease with these versions expires: the latest expiry
+// any of them names. A run that loses a take-over race has overwritten the
+// winner's value with its own, perhaps shorter, lease: the winner's
+// expiry, in the version before, still holds. Values without an expiry
+// (not written by a Lease) name none.
+func heldUntil(versions []types.ParameterHistory) (time.Time, bool) {
+	var until time.Time
+	for _, v := range versions {
+		if exp, ok := leaseExpiry(aws.ToString(v.Value)); ok && exp.After(until) {
+			until = exp
+		}
+	}
+	return until, !until.IsZero()
 }
 
 // nonce returns 64 random bits in hex.
