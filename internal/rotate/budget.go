@@ -103,15 +103,16 @@ func (r *Rotator) writeRate() float64 {
 func (r *Rotator) interval() time.Duration { return cmp.Or(r.Interval, DefaultInterval) }
 
 // leaseTTL is LeaseTTL, or the lease sized to n writes at WriteRate
-// (at least DefaultLeaseTTL), within ctx's deadline.
+// (at least DefaultLeaseTTL), within ctx's deadline either way: slots
+// planned past it would have tokens fetched that no write can store.
 func (r *Rotator) leaseTTL(ctx context.Context, n int) time.Duration {
-	if r.LeaseTTL > 0 {
-		return r.LeaseTTL
-	}
-	ttl := DefaultLeaseTTL
-	if rate := r.writeRate(); rate > 0 {
-		writes := time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
-		ttl = max(ttl, writes*16/11+leaseSlack)
+	ttl := r.LeaseTTL
+	if ttl <= 0 {
+		ttl = DefaultLeaseTTL
+		if rate := r.writeRate(); rate > 0 {
+			writes := time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
+			ttl = max(ttl, writes*16/11+leaseSlack)
+		}
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left > 0 && left < ttl {
