@@ -33,8 +33,10 @@ type env struct {
 	Concurrency  int
 	WriteRate    float64
 	Interval     time.Duration
-	LogLevel     slog.Level
-	Err          error
+	// RequestTimeout bounds one token request (zero: oauth's default).
+	RequestTimeout time.Duration
+	LogLevel       slog.Level
+	Err            error
 }
 
 func readEnv(get func(string) string) env {
@@ -77,6 +79,13 @@ func readEnv(get func(string) string) env {
 			errs = append(errs, fmt.Errorf("ROTATOR_WRITE_RATE=%q must be the PutParameter calls per second the rotator may make, from 0.1 to 10000 (3 with Parameter Store's standard throughput, 10 with higher throughput)", v))
 		}
 		e.WriteRate = f
+	}
+	if v := get("ROTATOR_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > 2*time.Minute {
+			errs = append(errs, fmt.Errorf("ROTATOR_REQUEST_TIMEOUT=%q must be a duration from 100ms to 2m, such as 10s (how long one token request may take)", v))
+		}
+		e.RequestTimeout = d
 	}
 	if v := get("SCHEDULE_EXPRESSION"); v != "" {
 		d, err := scheduleInterval(v)

@@ -119,6 +119,33 @@ func TestReadEnvQuota(t *testing.T) {
 	}
 }
 
+func TestReadEnvRequestTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name, value string
+		want        time.Duration
+		wantErr     bool
+	}{
+		{"default (oauth's own)", "", 0, false},
+		{"a slow provider", "30s", 30 * time.Second, false},
+		{"a faster clock (the scaled tests)", "1s", time.Second, false},
+		{"not a duration", "10", 0, true},
+		{"too short to answer", "10ms", 0, true},
+		{"longer than a run should wait", "5m", 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := readEnv(func(k string) string {
+				return map[string]string{"PROFILES_FILE": "/p.yaml", "ROTATOR_REQUEST_TIMEOUT": tt.value}[k]
+			})
+			switch {
+			case tt.wantErr && (e.Err == nil || !strings.Contains(e.Err.Error(), "ROTATOR_REQUEST_TIMEOUT")):
+				t.Errorf("readEnv(ROTATOR_REQUEST_TIMEOUT=%q) error = %v; want it to name the variable", tt.value, e.Err)
+			case !tt.wantErr && (e.Err != nil || e.RequestTimeout != tt.want):
+				t.Errorf("readEnv(ROTATOR_REQUEST_TIMEOUT=%q) = %s, %v; want %s", tt.value, e.RequestTimeout, e.Err, tt.want)
+			}
+		})
+	}
+}
+
 func TestSampleProfilesAreValid(t *testing.T) {
 	for _, f := range []string{"profiles/sandbox.yaml", "profiles/production.yaml"} {
 		ps, err := profile.Load(f, profile.Options{})

@@ -13,6 +13,8 @@
 //	ROTATOR_WRITE_RATE      PutParameter calls per second the rotator may make (default 3: the account's
 //	                        standard-throughput quota; 10 with Parameter Store's higher throughput, less
 //	                        what other applications in the account and region write)
+//	ROTATOR_REQUEST_TIMEOUT how long one token request may take (default 10s); a request starts only with
+//	                        that much of the run's time left, and write slots end that much earlier
 //	SCHEDULE_EXPRESSION     the schedule, rate(5 minutes) by default: a profile deferred by the write budget
 //	                        whose token expires before the next run is a failure
 //	LOG_LEVEL               debug, info, warn or error (default info)
@@ -55,7 +57,7 @@ func main() {
 	h := newHandler(env, handlerDeps{
 		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(cfg)},
 		Store:   &tokenstore.Store{API: ssm.NewFromConfig(cfg), KeyID: env.KMSKeyID},
-		Fetcher: &oauth.Client{},
+		Fetcher: &oauth.Client{RequestTimeout: env.RequestTimeout},
 		Logger:  logger,
 		Metrics: os.Stdout,
 	})

@@ -68,6 +68,9 @@ var (
 	ErrInvalidResponse = errors.New("invalid token response")
 	ErrRedirect        = errors.New("token endpoint redirected; not followed, it would resend the client secret")
 	ErrInsecureURL     = errors.New("token URL must use https (http only for loopback hosts)")
+	// ErrNoTime: the run's deadline leaves less than a whole request
+	// timeout, so no request was sent.
+	ErrNoTime = errors.New("no time left in this run for a whole token request")
 )
 
 // rejectionCodes are the OAuth errors that may mean the endpoint expects

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/throttle"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
@@ -21,11 +22,14 @@ import (
 // region) is far below what a run can fetch, so a run plans its writes
 // before it requests any token: every profile to refresh, most urgent
 // first, gets a write slot 1/(0.9 x WriteRate) apart, counted from the end of the
-// re-reads under the lease. Slots run until 11/16 of the lease; the profiles left over are
+// re-reads under the lease. Slots run until 11/16 of the lease, and no
+// later than leaves the last one's token request a whole request timeout
+// before token requests end (3/4 of the lease); the profiles left over are
 // deferred to the next run without a token request. A profile's token is
-// requested shortly before its slot (fetchLead) and stored at its slot,
-// and writes may run on until 7/8 of the lease, so a throttled write has
-// time to be retried: a token that is requested is stored.
+// requested shortly before its slot (fetchLead), only if a whole request
+// timeout is still left then, and stored at its slot; writes may run on
+// until 7/8 of the lease, so a throttled write has time to be retried: a
+// token that is requested is stored.
 
 // writeShare is the share of WriteRate a run plans its writes at. The rest
 // is headroom: a write throttled by another application's burst is retried
@@ -147,7 +151,12 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 	slices.SortStableFunc(work, byUrgency)
 	// Slots count from now: the lease's write and the re-reads under it
 	// are behind, and slots already past would all be written at once.
+	// The last leaves its token request, fetchLead before it, a whole
+	// request timeout before token requests end.
 	b := &writeBudget{start: start, last: start.Add(ttl * 11 / 16), ttl: ttl}
+	if last := fetchEnd(start, ttl).Add(fetchLead - r.requestTimeout()); last.Before(b.last) {
+		b.last = last
+	}
 	if now := time.Now(); now.After(start) {
 		b.start = now
 	}
@@ -165,6 +174,22 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 		fit = append(fit, s)
 	}
 	return fit
+}
+
+// fetchEnd is when the token requests of a run whose lease of ttl began
+// at start must end: at 3/4 of the lease, so that a token fetched in time
+// has time to be stored (writes end at 7/8).
+func fetchEnd(start time.Time, ttl time.Duration) time.Time { return start.Add(ttl - ttl/4) }
+
+// requestTimeout is how long one token request may take: the Fetcher's
+// AttemptTimeout (*oauth.Client's RequestTimeout) when it has one, else
+// oauth.DefaultRequestTimeout. A request is started only with that much
+// time left before the run's token requests must end.
+func (r *Rotator) requestTimeout() time.Duration {
+	if f, ok := r.Fetcher.(interface{ AttemptTimeout() time.Duration }); ok {
+		return f.AttemptTimeout()
+	}
+	return oauth.DefaultRequestTimeout
 }
 
 // consumerSkew is how long before expires_at consumers stop serving a

@@ -2,8 +2,14 @@ package rotate
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
 )
 
 // TestExplicitLeaseTTLWithinRunDeadline: a LeaseTTL longer than the run's
@@ -26,5 +32,60 @@ func TestExplicitLeaseTTLWithinRunDeadline(t *testing.T) {
 	}
 	if got := h.r.leaseTTL(ctx, 12); got > 2*time.Second {
 		t.Errorf("leaseTTL with LeaseTTL 10m on a 2 s context = %s; want at most the 2 s left", got)
+	}
+}
+
+// TestSlowEndpointNearTheLeaseEnd runs the rotator with the real token
+// client against an endpoint that issues each token at once but answers
+// 2.4 s later, with a 2.5 s request timeout, under a 4 s lease (token
+// requests end at 3 s) with write slots 0.9 s apart: the third profile's
+// token, requested 2 s before its slot at 2.7 s, would come back after the
+// requests' end. Every token the endpoint issues must be stored.
+func TestSlowEndpointNearTheLeaseEnd(t *testing.T) {
+	srv := oauthtest.NewServer(oauthtest.PartnerAPI)
+	defer srv.Close()
+	srv.AddClient("partner-id", secretValue+"-p")
+	srv.SetSlowAnswer(2400 * time.Millisecond)
+	var doc strings.Builder
+	doc.WriteString("profiles:\n")
+	for i := range 3 {
+		fmt.Fprintf(&doc, "  - name: p-%d\n    token_url: %s\n    secret_id: clients/partner\n    headers: {Accept: application/json}\n", i, srv.TokenURL("partner"))
+	}
+	ps, err := profile.Parse([]byte(doc.String()), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.r.Profiles, h.r.Fetcher = ps, &oauth.Client{RequestTimeout: 2500 * time.Millisecond}
+	h.r.LeaseTTL = 4 * time.Second
+	h.r.WriteRate = 1 / (0.9 * writeShare) // slots 0.9 s apart
+	sum, _ := h.r.Run(context.Background(), Request{})
+	issued, stored := len(srv.IssuedTokens()), h.store.writes
+	if issued != stored || stored == 0 {
+		t.Errorf("the endpoint issued %d tokens, %d were stored; want every issued token stored, and some (summary %+v)", issued, stored, sum)
+	}
+}
+
+// TestLastSlotLeavesARequestTimeout: with the 2-minute lease floor and the
+// default 10 s request timeout, the last write slot's token request (2 s
+// before the slot) has a whole request timeout before token requests end
+// (3/4 of the lease).
+func TestLastSlotLeavesARequestTimeout(t *testing.T) {
+	h := budgetHarness(t, 1000, 1)
+	h.r.Fetcher = &oauth.Client{}
+	h.r.WriteRate = 10 // 1,000 slots would take 111 s: the lease's slots are all taken
+	var work []*state
+	for _, p := range h.r.Profiles {
+		work = append(work, &state{p: p})
+	}
+	start := time.Now()
+	fit := h.r.plan(work, start, DefaultLeaseTTL)
+	if len(fit) == 0 {
+		t.Fatal("plan fit no profile")
+	}
+	last := fit[len(fit)-1].writeAt
+	fetchEnd := start.Add(DefaultLeaseTTL * 3 / 4)
+	if left := fetchEnd.Sub(last.Add(-fetchLead)); left < oauth.DefaultRequestTimeout {
+		t.Errorf("the last slot's token request starts %s before token requests end; want at least a request timeout (%s)", left.Round(time.Millisecond), oauth.DefaultRequestTimeout)
 	}
 }

@@ -24,7 +24,10 @@
 // (no readable record, then the nearest expiry), each gets a write slot
 // 1/(0.9 x WriteRate) apart (the rest is headroom for retries), and a token
 // is requested shortly (2 s) before its slot, only if that slot comes
-// before 11/16 of the lease. What does not
+// before 11/16 of the lease and a whole token request timeout (the
+// Fetcher's, 10 s by default) is left then before token requests end at
+// 3/4 of it: a request cut off by the run's end may have been answered
+// with a token the provider counted, and lost. What does not
 // fit is Deferred: reported, logged as a warning and counted, not a
 // failure, and taken first by the next run (Interval later); a deferred
 // profile whose stored token expires before then is a failure that names

@@ -114,7 +114,7 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	}()
 	writeCtx, cancelWrites := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/8), errLeaseBudget)
 	defer cancelWrites()
-	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/4), errLeaseBudget)
+	ctx, cancel := context.WithDeadlineCause(ctx, fetchEnd(start, ttl), errLeaseBudget)
 	defer cancel()
 
 	work = r.recheck(ctx, work, force, runStart)
@@ -207,8 +207,16 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		s.fail("not requested: a new parameter cannot be created: " + err.Error())
 		return
 	}
+	if rt := r.requestTimeout(); !hasTime(ctx, rt) {
+		r.deferOne(s, fmt.Sprintf("this run's token requests must end in less than a whole request timeout (%s)", rt), rs.next)
+		return
+	}
 	sent := r.now()
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
+	if errors.Is(err, oauth.ErrNoTime) {
+		r.deferOne(s, err.Error(), rs.next)
+		return
+	}
 	if err != nil {
 		rs.hosts.failed(host, p.Name, err)
 		s.fail(err.Error())
@@ -234,6 +242,12 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	}
 	exp := rec.ExpiresAt.UTC().Truncate(time.Second)
 	s.outcome = Outcome{Profile: p.Name, Action: Refreshed, Reason: s.reason, Parameter: p.Parameter, ExpiresAt: &exp}
+}
+
+// hasTime reports whether ctx leaves at least d before its deadline.
+func hasTime(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) >= d
 }
 
 // releaseTimeout bounds the release of a lease after a refresh.

@@ -23,7 +23,10 @@ type Secrets interface {
 	Get(ctx context.Context, secretID string) (clientcred.Credentials, error)
 }
 
-// Fetcher requests tokens; *oauth.Client satisfies it.
+// Fetcher requests tokens; *oauth.Client satisfies it. A Fetcher that also
+// has an AttemptTimeout() time.Duration method (as *oauth.Client) says how
+// long one request may take; otherwise oauth.DefaultRequestTimeout is
+// assumed. A run requests a token only with that much of its time left.
 type Fetcher interface {
 	Fetch(ctx context.Context, r oauth.Request) (oauth.Token, error)
 }
