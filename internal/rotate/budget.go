@@ -73,12 +73,13 @@ type runState struct {
 	// tokens are not requested.
 	mu         sync.Mutex
 	paramLimit error
-	// next is when the next run can refresh a deferred profile at the
-	// earliest (see deferOne).
-	next time.Time
 	// paced: writes have slots (WriteRate > 0); unpaced, every slot is the
 	// run's start and none is late.
 	paced bool
+	// next is the next runs' plan, by which the deferred profiles
+	// (guarded by mu) are judged at the end of the run (see defer.go).
+	next     nextRuns
+	deferred []*state
 }
 
 // lateSlot is how far behind its write slot a profile's token request may
@@ -87,15 +88,6 @@ type runState struct {
 // deferred instead of fetched, so that late tokens do not pile up into a
 // burst of writes or past the write deadline.
 var lateSlot = 10 * time.Second
-
-// nextRun is when the next run can refresh a deferred profile at the
-// earliest: after this run's lease (reserved concurrency 1 holds the
-// scheduled events back) or the schedule's interval, whichever is later,
-// plus the consumers' skew, since they stop serving a token that long
-// before it expires.
-func (r *Rotator) nextRun(ttl time.Duration) time.Time {
-	return r.now().Add(max(r.interval(), ttl) + consumerSkew)
-}
 
 func (r *Rotator) writeRate() float64 {
 	if r.WriteRate == 0 {
@@ -146,8 +138,8 @@ func byUrgency(a, b *state) int {
 
 // plan gives each profile of work a write slot, most urgent first, and
 // defers the ones the budget cannot take. It returns the profiles to
-// refresh, in slot order.
-func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*state {
+// refresh, in slot order, and sets rs.next from its own plan.
+func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration, rs *runState) []*state {
 	slices.SortStableFunc(work, byUrgency)
 	// Slots count from now: the lease's write and the re-reads under it
 	// are behind, and slots already past would all be written at once.
@@ -167,12 +159,18 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 	for i, s := range work {
 		at, ok := b.reserve()
 		if !ok {
-			r.deferRest(work[i:], b)
-			break
+			rs.next = r.nextRuns(b)
+			budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
+				b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
+			for _, s := range work[i:] {
+				r.deferOne(s, budget, rs)
+			}
+			return fit
 		}
 		s.writeAt = at
 		fit = append(fit, s)
 	}
+	rs.next = r.nextRuns(b)
 	return fit
 }
 
@@ -190,44 +188,6 @@ func (r *Rotator) requestTimeout() time.Duration {
 		return f.AttemptTimeout()
 	}
 	return oauth.DefaultRequestTimeout
-}
-
-// consumerSkew is how long before expires_at consumers stop serving a
-// token (tokencache's default skew): a deferred token must still be served
-// until the next run can replace it.
-const consumerSkew = 60 * time.Second
-
-// deferRest defers every profile of rest: a failure when its stored token
-// expires before the next run can refresh it, or when no scheduled run
-// would refresh it (a forced profile, or one whose client id changed, with
-// a token that is not due).
-func (r *Rotator) deferRest(rest []*state, b *writeBudget) {
-	budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
-		b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
-	next := r.nextRun(b.ttl)
-	for _, s := range rest {
-		r.deferOne(s, budget, next)
-	}
-}
-
-// deferOne defers s, whose token was not requested because of why: a
-// failure when its stored token expires before next, or when no scheduled
-// run would refresh it.
-func (r *Rotator) deferOne(s *state, why string, next time.Time) {
-	exp := s.storedExpiry()
-	if due, _ := r.isDue(s.p, s.stored, r.now()); !due {
-		s.fail(fmt.Sprintf("not refreshed (%s): %s, and a scheduled run will not refresh it before its token falls due: "+
-			"invoke the rotator again with {\"force\": true, \"profiles\": [%q]}", s.reason, why, s.p.Name))
-		return
-	}
-	if exp != nil && exp.Before(next) {
-		s.fail(fmt.Sprintf("not refreshed: %s, and the stored token expires at %s, before the next run (in %s): "+
-			"enable Parameter Store's higher throughput (PutParameter 10/s) and raise ROTATOR_WRITE_RATE, or spread the profiles over more accounts or regions",
-			why, exp.UTC().Format(time.RFC3339), r.interval()))
-		return
-	}
-	s.outcome = Outcome{Profile: s.p.Name, Action: Deferred, Reason: "deferred to the next run: " + why + "; no token was requested",
-		Parameter: s.p.Parameter, ExpiresAt: exp}
 }
 
 // sleepUntil waits until at on the real clock, or until ctx ends.

@@ -79,7 +79,7 @@ func TestLastSlotLeavesARequestTimeout(t *testing.T) {
 		work = append(work, &state{p: p})
 	}
 	start := time.Now()
-	fit := h.r.plan(work, start, DefaultLeaseTTL)
+	fit := h.r.plan(work, start, DefaultLeaseTTL, &runState{})
 	if len(fit) == 0 {
 		t.Fatal("plan fit no profile")
 	}
@@ -87,5 +87,34 @@ func TestLastSlotLeavesARequestTimeout(t *testing.T) {
 	fetchEnd := start.Add(DefaultLeaseTTL * 3 / 4)
 	if left := fetchEnd.Sub(last.Add(-fetchLead)); left < oauth.DefaultRequestTimeout {
 		t.Errorf("the last slot's token request starts %s before token requests end; want at least a request timeout (%s)", left.Round(time.Millisecond), oauth.DefaultRequestTimeout)
+	}
+}
+
+// TestDeferredJudgedByTheNextRunsPlan: a deferral is safe only if the next
+// runs, writing the deferred profiles most urgent first at the write rate
+// (as many per run as this one), write it at least the consumers' skew
+// before its token expires; otherwise it is a failure naming the quota.
+// Here two profiles fit per run (slots 5.25 s apart) and ten are deferred,
+// all expiring 6.5 minutes on: the next run (5 minutes on) writes two of
+// them in time, the other eight would wait for the run after it.
+func TestDeferredJudgedByTheNextRunsPlan(t *testing.T) {
+	h := budgetHarness(t, 12, 2)
+	for i := 2; i < 12; i++ {
+		h.seed(t, fmt.Sprintf("p-%d", i), 6*time.Minute+30*time.Second) // p-0 and p-1 have no record: they go first
+	}
+	sum, err := h.run(t, Request{})
+	if len(sum.Refreshed) != 2 || len(sum.Deferred) != 2 || len(sum.Failed) != 8 || err == nil {
+		t.Fatalf("Run = %d refreshed, %d deferred, %d failed, %v; want 2, 2 (the next run writes them in time) and 8 (they would wait for the run after)",
+			len(sum.Refreshed), len(sum.Deferred), len(sum.Failed), err)
+	}
+	for _, o := range sum.Failed {
+		for _, want := range []string{"PutParameter budget", "more urgent profiles first", "ROTATOR_WRITE_RATE", "higher throughput"} {
+			if !strings.Contains(o.Reason, want) {
+				t.Errorf("%s failed: %q; want it to say %q", o.Profile, o.Reason, want)
+			}
+		}
+	}
+	if n := h.fetch.calls.Load(); n != 2 {
+		t.Errorf("%d token requests; want 2", n)
 	}
 }

@@ -126,9 +126,10 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 		}
 		return
 	}
-	work = r.plan(work, start, ttl)
-	rs := &runState{next: r.nextRun(ttl), paced: r.writeRate() > 0}
+	rs := &runState{paced: r.writeRate() > 0}
+	work = r.plan(work, start, ttl, rs)
 	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, writeCtx, s, rs) })
+	r.judgeDeferred(rs)
 }
 
 // recheck re-reads the records of work under the lease, a batch at a
@@ -195,7 +196,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	}
 	if late := time.Since(s.writeAt); rs.paced && late > lateSlot {
 		r.deferOne(s, fmt.Sprintf("this run's token requests fell %s behind its PutParameter schedule (a slow token endpoint for concurrency %d)",
-			late.Round(time.Second), r.concurrency()), rs.next)
+			late.Round(time.Second), r.concurrency()), rs)
 		return
 	}
 	host := hostOf(p.TokenURL)
@@ -208,13 +209,13 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		return
 	}
 	if rt := r.requestTimeout(); !hasTime(ctx, rt) {
-		r.deferOne(s, fmt.Sprintf("this run's token requests must end in less than a whole request timeout (%s)", rt), rs.next)
+		r.deferOne(s, fmt.Sprintf("this run's token requests must end in less than a whole request timeout (%s)", rt), rs)
 		return
 	}
 	sent := r.now()
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
 	if errors.Is(err, oauth.ErrNoTime) {
-		r.deferOne(s, err.Error(), rs.next)
+		r.deferOne(s, err.Error(), rs)
 		return
 	}
 	if err != nil {

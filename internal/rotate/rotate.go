@@ -90,7 +90,8 @@ type Rotator struct {
 	// package doc). Negative means unpaced.
 	WriteRate float64
 	// Interval is how often scheduled runs come (default 5m). A deferred
-	// profile whose stored token expires before the next run is a failure.
+	// profile whose stored token expires before the next runs would write
+	// it is a failure (see the package doc).
 	Interval time.Duration
 	// Sleep waits for d or until ctx ends (returning its error); nil means
 	// a timer. Simulations pass one that returns at once.
@@ -195,6 +196,9 @@ type state struct {
 	unread bool
 	// writeAt is the profile's write slot (see budget.go).
 	writeAt time.Time
+	// deferWhy says why the profile's token was not requested, when it was
+	// deferred (see defer.go).
+	deferWhy string
 }
 
 // Run performs one rotation. It returns the summary and, when any profile
