@@ -10,10 +10,12 @@
 // through a container credentials endpoint. Leaving the chain's providers
 // out takes about 1.5 MiB off each bootstrap (figures, and why the SSM and
 // Secrets Manager clients are held back: docs/performance.md). Package
-// config is still imported, for NewEnvConfig, so the init of the packages
-// it imports still runs.
+// config itself is not imported either: the variables below are parsed
+// here as config.NewEnvConfig parses them (TestEnvMatchesNewEnvConfig), since
+// importing it for that one function linked the package inits of the SSO,
+// STS, sign-in and IMDS clients, another 320 KiB (issue 20).
 //
-// What Load honours, all parsed by the SDK's own config.NewEnvConfig and
+// What Load honours, parsed as the SDK's config.NewEnvConfig parses it and
 // resolved with LoadDefaultConfig's defaults and precedence:
 //
 //   - region: AWS_REGION, else AWS_DEFAULT_REGION (required);
@@ -55,7 +57,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/smithy-go/logging"
@@ -88,7 +89,7 @@ const (
 // Load returns the SDK configuration described in the package comment.
 // The error names the variable that is missing or wrong.
 func Load(o Options) (aws.Config, error) {
-	env, err := config.NewEnvConfig()
+	env, err := readEnv(os.Getenv)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("awsenv: %w", err)
 	}
@@ -149,7 +150,7 @@ func Load(o Options) (aws.Config, error) {
 
 // credentialsFrom picks the credentials in the SDK's order: keys in the
 // environment first, then a container credentials endpoint.
-func credentialsFrom(env config.EnvConfig, cfg aws.Config) (aws.CredentialsProvider, error) {
+func credentialsFrom(env envConfig, cfg aws.Config) (aws.CredentialsProvider, error) {
 	if env.Credentials.HasKeys() {
 		return aws.NewCredentialsCache(credentials.StaticCredentialsProvider{Value: env.Credentials}), nil
 	}
