@@ -22,6 +22,7 @@ func TestExplicitLeaseTTLWithinRunDeadline(t *testing.T) {
 	h.r.WriteRate = 3 // slots 0.37 s apart; tokens requested 2 s before theirs
 	h.r.Sleep = nil   // the real clock: the deadline is real
 	h.r.Concurrency = 16
+	h.fetch.timeout = 200 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	sum, _ := h.r.Run(ctx, Request{})
@@ -37,18 +38,18 @@ func TestExplicitLeaseTTLWithinRunDeadline(t *testing.T) {
 
 // TestSlowEndpointNearTheLeaseEnd runs the rotator with the real token
 // client against an endpoint that issues each token at once but answers
-// 2.4 s later, with a 2.5 s request timeout, under a 4 s lease (token
-// requests end at 3 s) with write slots 0.9 s apart: the third profile's
-// token, requested 2 s before its slot at 2.7 s, would come back after the
+// 3 s later, with a 4 s request timeout, under an 8 s lease (token
+// requests end at 6 s) with write slots 1.05 s apart: the fifth profile's
+// token, requested 2 s before its slot at 5.25 s, would come back after the
 // requests' end. Every token the endpoint issues must be stored.
 func TestSlowEndpointNearTheLeaseEnd(t *testing.T) {
 	srv := oauthtest.NewServer(oauthtest.PartnerAPI)
 	defer srv.Close()
 	srv.AddClient("partner-id", secretValue+"-p")
-	srv.SetSlowAnswer(2400 * time.Millisecond)
+	srv.SetSlowAnswer(3 * time.Second)
 	var doc strings.Builder
 	doc.WriteString("profiles:\n")
-	for i := range 3 {
+	for i := range 5 {
 		fmt.Fprintf(&doc, "  - name: p-%d\n    token_url: %s\n    secret_id: clients/partner\n    headers: {Accept: application/json}\n", i, srv.TokenURL("partner"))
 	}
 	ps, err := profile.Parse([]byte(doc.String()), profile.Options{})
@@ -56,9 +57,9 @@ func TestSlowEndpointNearTheLeaseEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t)
-	h.r.Profiles, h.r.Fetcher = ps, &oauth.Client{RequestTimeout: 2500 * time.Millisecond}
-	h.r.LeaseTTL = 4 * time.Second
-	h.r.WriteRate = 1 / (0.9 * writeShare) // slots 0.9 s apart
+	h.r.Profiles, h.r.Fetcher = ps, &oauth.Client{RequestTimeout: 4 * time.Second}
+	h.r.LeaseTTL = 8 * time.Second
+	h.r.WriteRate = 1 / (1.05 * writeShare) // slots 1.05 s apart
 	sum, _ := h.r.Run(context.Background(), Request{})
 	issued, stored := len(srv.IssuedTokens()), h.store.writes
 	if issued != stored || stored == 0 {
