@@ -12,22 +12,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 )
 
-// envView is what Load takes from the environment, however parsed.
-type envView struct {
-	Region, AppID, BaseEndpoint, CustomCABundle      string
-	DefaultsMode                                     aws.DefaultsMode
-	AccountIDEndpointMode                            aws.AccountIDEndpointMode
-	RequestChecksumCalculation                       aws.RequestChecksumCalculation
-	ResponseChecksumValidation                       aws.ResponseChecksumValidation
-	AuthSchemePreference                             []string
-	RetryMaxAttempts                                 int
-	RetryMode                                        aws.RetryMode
-	RequestMinCompressSizeBytes                      *int64
-	DisableRequestCompression                        *bool
-	DisableClockSkewCorrection                       *bool
-	Credentials                                      aws.Credentials
-	ContainerEndpoint, ContainerPath, ContainerToken string
-	// What the service clients ask of the configuration source.
+// fromSDK is what Load takes from config.NewEnvConfig's parse, as an
+// envConfig.
+func fromSDK(c config.EnvConfig) envConfig {
+	return envConfig{Region: c.Region, AppID: c.AppID, BaseEndpoint: c.BaseEndpoint, CustomCABundle: c.CustomCABundle,
+		DefaultsMode: c.DefaultsMode, AccountIDEndpointMode: c.AccountIDEndpointMode,
+		RequestChecksumCalculation: c.RequestChecksumCalculation, ResponseChecksumValidation: c.ResponseChecksumValidation,
+		AuthSchemePreference: c.AuthSchemePreference, RetryMaxAttempts: c.RetryMaxAttempts, RetryMode: c.RetryMode,
+		RequestMinCompressSizeBytes: c.RequestMinCompressSizeBytes, DisableRequestCompression: c.DisableRequestCompression,
+		DisableClockSkewCorrection: c.DisableClockSkewCorrection, IgnoreConfiguredEndpoints: c.IgnoreConfiguredEndpoints,
+		UseFIPSEndpoint: c.UseFIPSEndpoint, UseDualStackEndpoint: c.UseDualStackEndpoint, Credentials: c.Credentials,
+		ContainerCredentialsEndpoint: c.ContainerCredentialsEndpoint, ContainerCredentialsRelativePath: c.ContainerCredentialsRelativePath,
+		ContainerAuthorizationToken: c.ContainerAuthorizationToken}
+}
+
+// answers is what the service clients ask of a configuration source.
+type answers struct {
 	SSMEndpoint, SecretsEndpoint string
 	Ignore, IgnoreFound          bool
 	FIPS                         aws.FIPSEndpointState
@@ -47,13 +47,14 @@ var (
 	_ source = config.EnvConfig{}
 )
 
-func (v *envView) ask(s source) {
+func ask(s source) (a answers) {
 	ctx := context.Background()
-	v.SSMEndpoint, _, _ = s.GetServiceBaseEndpoint(ctx, "SSM")
-	v.SecretsEndpoint, _, _ = s.GetServiceBaseEndpoint(ctx, "Secrets Manager")
-	v.Ignore, v.IgnoreFound, _ = s.GetIgnoreConfiguredEndpoints(ctx)
-	v.FIPS, _, _ = s.GetUseFIPSEndpoint(ctx)
-	v.DualStack, _, _ = s.GetUseDualStackEndpoint(ctx)
+	a.SSMEndpoint, _, _ = s.GetServiceBaseEndpoint(ctx, "SSM")
+	a.SecretsEndpoint, _, _ = s.GetServiceBaseEndpoint(ctx, "Secrets Manager")
+	a.Ignore, a.IgnoreFound, _ = s.GetIgnoreConfiguredEndpoints(ctx)
+	a.FIPS, _, _ = s.GetUseFIPSEndpoint(ctx)
+	a.DualStack, _, _ = s.GetUseDualStackEndpoint(ctx)
+	return a
 }
 
 // TestEnvMatchesNewEnvConfig parses the same environments with readEnv and
@@ -99,27 +100,16 @@ func TestEnvMatchesNewEnvConfig(t *testing.T) {
 				}
 				return
 			}
-			want := envView{Region: sdk.Region, AppID: sdk.AppID, BaseEndpoint: sdk.BaseEndpoint, CustomCABundle: sdk.CustomCABundle,
-				DefaultsMode: sdk.DefaultsMode, AccountIDEndpointMode: sdk.AccountIDEndpointMode,
-				RequestChecksumCalculation: sdk.RequestChecksumCalculation, ResponseChecksumValidation: sdk.ResponseChecksumValidation,
-				AuthSchemePreference: sdk.AuthSchemePreference, RetryMaxAttempts: sdk.RetryMaxAttempts, RetryMode: sdk.RetryMode,
-				RequestMinCompressSizeBytes: sdk.RequestMinCompressSizeBytes, DisableRequestCompression: sdk.DisableRequestCompression,
-				DisableClockSkewCorrection: sdk.DisableClockSkewCorrection, Credentials: sdk.Credentials,
-				ContainerEndpoint: sdk.ContainerCredentialsEndpoint, ContainerPath: sdk.ContainerCredentialsRelativePath, ContainerToken: sdk.ContainerAuthorizationToken}
-			want.ask(sdk)
-			got := envView{Region: ours.Region, AppID: ours.AppID, BaseEndpoint: ours.BaseEndpoint, CustomCABundle: ours.CustomCABundle,
-				DefaultsMode: ours.DefaultsMode, AccountIDEndpointMode: ours.AccountIDEndpointMode,
-				RequestChecksumCalculation: ours.RequestChecksumCalculation, ResponseChecksumValidation: ours.ResponseChecksumValidation,
-				AuthSchemePreference: ours.AuthSchemePreference, RetryMaxAttempts: ours.RetryMaxAttempts, RetryMode: ours.RetryMode,
-				RequestMinCompressSizeBytes: ours.RequestMinCompressSizeBytes, DisableRequestCompression: ours.DisableRequestCompression,
-				DisableClockSkewCorrection: ours.DisableClockSkewCorrection, Credentials: ours.Credentials,
-				ContainerEndpoint: ours.ContainerCredentialsEndpoint, ContainerPath: ours.ContainerCredentialsRelativePath, ContainerToken: ours.ContainerAuthorizationToken}
-			got.ask(ours)
-			if len(want.AuthSchemePreference) == 0 && len(got.AuthSchemePreference) == 0 {
-				want.AuthSchemePreference, got.AuthSchemePreference = nil, nil // empty either way
+			if got, want := ask(ours), ask(sdk); got != want {
+				t.Errorf("the service clients would get %+v from readEnv, %+v from config.NewEnvConfig", got, want)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("readEnv =\n %+v\nconfig.NewEnvConfig =\n %+v", got, want)
+			want := fromSDK(sdk)
+			ours.getenv = nil
+			if len(want.AuthSchemePreference) == 0 && len(ours.AuthSchemePreference) == 0 {
+				want.AuthSchemePreference, ours.AuthSchemePreference = nil, nil // empty either way
+			}
+			if !reflect.DeepEqual(ours, want) {
+				t.Errorf("readEnv =\n %+v\nconfig.NewEnvConfig =\n %+v", ours, want)
 			}
 		})
 	}
