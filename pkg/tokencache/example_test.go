@@ -14,6 +14,55 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache/tokencachetest"
 )
 
+// Example_lambda builds the cache once, outside the handler, so that it
+// survives warm invocations: the parameter is read on the first invocation
+// and then only when the token nears expiry or the record is older than
+// Config.MaxAge. In a function's main the client is the real one and the
+// handler is started by the runtime:
+//
+//	cfg, err := config.LoadDefaultConfig(ctx) // honours AWS_ENDPOINT_URL
+//	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
+//	...
+//	lambda.Start(handler)
+//
+// Here Parameter Store is in memory, the partner API is local, and the
+// handler is invoked three times, as warm invocations would be.
+func Example_lambda() {
+	var store tokencachetest.Store
+	store.SetToken("aviv-caas-agency-42", "token-1", time.Now(), time.Hour)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer token-1" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer api.Close()
+	cache := tokencache.New(&store, tokencache.Config{})
+	partner := cache.Source("aviv-caas-agency-42").Client("leads-export/1.0")
+
+	handler := func(ctx context.Context, _ struct{}) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/caas/v3/listings", nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := partner.Do(req) // Authorization: Bearer … and User-Agent added; one retry after a 401
+		if err != nil {
+			return 0, fmt.Errorf("list listings: %w", err) // names the profile, never the token
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, nil
+	}
+	for range 3 {
+		fmt.Println(handler(context.Background(), struct{}{}))
+	}
+	fmt.Println("parameter reads:", store.Reads())
+	// Output:
+	// 200 <nil>
+	// 200 <nil>
+	// 200 <nil>
+	// parameter reads: 1
+}
+
 // Example_ecs is a long-running ECS service. One Cache lives as long as
 // the task, and because a record is trusted for at most Config.MaxAge, the
 // task follows the record as the rotator replaces it, with no restart. ECS
