@@ -15,7 +15,7 @@ import (
 // helpAll checks every sam command of the README and docs/ against the
 // pinned SAM CLI: `sam <command> --help` succeeds, and each flag a command
 // passes is an option in that help.
-func (s *session) helpAll(t *testing.T, docs []Document) {
+func (s *session) helpAll(t *testing.T, docs []document) {
 	type written struct {
 		Command
 		path string

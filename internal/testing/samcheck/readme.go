@@ -14,8 +14,8 @@ const (
 	EndDeploy   = "<!-- END deploy -->"
 )
 
-// Document is a Markdown file whose sam commands are checked.
-type Document struct {
+// document is a Markdown file whose sam commands are checked.
+type document struct {
 	// Path is the file's path from the repository root, such as
 	// "docs/operating.md".
 	Path string
@@ -23,14 +23,14 @@ type Document struct {
 	Text string
 }
 
-// ReadDocuments reads the Markdown files a user copies commands from: the
+// readDocuments reads the Markdown files a user copies commands from: the
 // README and every docs/*.md under the repository root.
-func ReadDocuments(root string) ([]Document, error) {
+func readDocuments(root string) ([]document, error) {
 	paths, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		return nil, fmt.Errorf("samcheck: list docs: %w", err)
 	}
-	var docs []Document
+	var docs []document
 	for _, p := range append([]string{filepath.Join(root, "README.md")}, paths...) {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -40,7 +40,7 @@ func ReadDocuments(root string) ([]Document, error) {
 		if err != nil {
 			return nil, fmt.Errorf("samcheck: %w", err)
 		}
-		docs = append(docs, Document{Path: filepath.ToSlash(rel), Text: string(b)})
+		docs = append(docs, document{Path: filepath.ToSlash(rel), Text: string(b)})
 	}
 	return docs, nil
 }

@@ -153,12 +153,12 @@ func TestREADMEDeployBlock(t *testing.T) {
 // TestDocumentsParse keeps every sam command of the README and docs/ in a
 // shape make sam-check can look up in the SAM CLI's help.
 func TestDocumentsParse(t *testing.T) {
-	docs, err := ReadDocuments("../../..")
+	docs, err := readDocuments("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(docs) < 2 || docs[0].Path != "README.md" {
-		t.Fatalf("ReadDocuments = %d files starting with %q; want README.md and docs/*.md", len(docs), docs[0].Path)
+		t.Fatalf("readDocuments = %d files; want README.md first, then docs/*.md", len(docs))
 	}
 	n := 0
 	for _, d := range docs {

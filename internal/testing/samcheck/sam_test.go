@@ -64,7 +64,7 @@ func TestSAMCLI(t *testing.T) {
 		}
 	}
 
-	docs, err := ReadDocuments(s.root)
+	docs, err := readDocuments(s.root)
 	if err != nil {
 		t.Fatal(err)
 	}
