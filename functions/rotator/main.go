@@ -1,30 +1,3 @@
-// Command rotator is the rotator Lambda: on each EventBridge schedule it
-// refreshes the OAuth tokens that are due and stores them in SSM Parameter
-// Store; {"force": true, "profiles": [...]} refreshes on demand.
-//
-// Environment:
-//
-//	PROFILES_FILE           profiles document (relative paths resolve against LAMBDA_TASK_ROOT); required
-//	TOKEN_PARAMETER_PREFIX  parameter prefix (default /oauth-tokens)
-//	KMS_KEY_ID              customer-managed KMS key for the SecureStrings (default: aws/ssm)
-//	METRICS_NAMESPACE       CloudWatch namespace of the EMF metrics (default OAuthTokenRotator)
-//	ENVIRONMENT             metric dimension, such as sandbox or production (default local)
-//	ROTATOR_CONCURRENCY     profiles refreshed at once (default 16)
-//	ROTATOR_WRITE_RATE      PutParameter calls per second the rotator may make (default 3: the account's
-//	                        standard-throughput quota; 10 with Parameter Store's higher throughput, less
-//	                        what other applications in the account and region write)
-//	ROTATOR_REQUEST_TIMEOUT how long one token request may take (default 10s); a request starts only with
-//	                        that much of the run's time left, and write slots end that much earlier
-//	SCHEDULE_EXPRESSION     the schedule, rate(5 minutes) by default: a profile deferred by the write budget
-//	                        whose token expires before the next run is a failure
-//	LOG_LEVEL               debug, info, warn or error (default info)
-//	SSL_CERT_FILE           PEM bundle of the CA certificates TLS trusts, in place of the system's (Go's own
-//	                        variable): the system's and a token endpoint's private CA (the template's
-//	                        TokenEndpointCABundle)
-//
-// The AWS configuration comes from the environment alone (package awsenv):
-// AWS_REGION, the execution role's credentials, AWS_ENDPOINT_URL and the
-// service-specific AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER.
 package main
 
 import (
@@ -76,7 +49,8 @@ const awsMaxAttempts = 8
 // PutParameter quota into lost tokens. The rotator paces its own writes;
 // the backoff absorbs what other applications take. retryOpts apply after
 // that: the tests pass a zero backoff to prove this very configuration
-// without waiting.
+// without waiting. As with config.WithRetryer, AWS_MAX_ATTEMPTS and
+// AWS_RETRY_MODE do not override it.
 func newRetryer(retryOpts ...func(*retry.StandardOptions)) func() aws.Retryer {
 	return func() aws.Retryer {
 		return retry.NewStandard(append([]func(*retry.StandardOptions){

@@ -1,22 +1,3 @@
-// Package tokenstore reads and writes token records in SSM Parameter Store.
-//
-// Records are SecureString parameters. Writes choose the tier from the
-// value's size (Standard up to 4 KiB, Advanced up to 8 KiB, an error above:
-// moto does not enforce these limits, so this package does), keep a
-// parameter that is Advanced there (see Store), overwrite the previous
-// version and use a customer-managed KMS key when one is given.
-// Reads are batched: GetParameters takes at most 10 names per call. A write
-// that SSM refuses because the account holds as many parameters as its
-// tier allows (10,000 standard) fails with ErrParameterLimit, which says
-// what to do.
-//
-// Leases (Store.Lease) keep two rotator runs from fetching the same
-// profiles at once (the rotator takes one per run, see rotate.RunLease): a
-// lease is a parameter (LeaseName) created with Overwrite=false, which SSM
-// creates atomically, so only one run can hold it. The lease of a run that
-// died expires and is taken over by exactly one run.
-//
-// A Store is safe for concurrent use if its API is.
 package tokenstore
 
 import (
