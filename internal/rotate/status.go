@@ -1,0 +1,154 @@
+package rotate
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
+)
+
+// Profile states in a Status.
+const (
+	// StateOK: the stored token is valid and not yet due.
+	StateOK = "ok"
+	// StateDue: the next scheduled run refreshes it.
+	StateDue = "due"
+	// StateDeferred: due for longer than two schedule intervals and still
+	// not refreshed: runs deferred it (the write budget, another run's
+	// lease) or no run came.
+	StateDeferred = "deferred"
+	// StateFailing: its last refresh failed (the failure record says so);
+	// it stays failing until a refresh succeeds.
+	StateFailing = "failing"
+)
+
+// Status is the state of every profile, as {"status": true} answers it:
+// read from the stored records and the failure record alone, with no token
+// request and no secret read. It holds no token.
+type Status struct {
+	CheckedAt time.Time `json:"checked_at"`
+	// Counts is the number of profiles in each state.
+	Counts map[string]int `json:"counts"`
+	// Profiles are sorted soonest expiry first (no readable token first).
+	Profiles []ProfileStatus `json:"profiles"`
+	// FailuresUpdatedAt is when a run last changed the failure record
+	// (absent when no run has recorded a failure yet).
+	FailuresUpdatedAt *time.Time `json:"failures_updated_at,omitempty"`
+}
+
+// ProfileStatus is one profile's row.
+type ProfileStatus struct {
+	Profile   string     `json:"profile"`
+	Parameter string     `json:"parameter"`
+	State     string     `json:"state"`
+	Why       string     `json:"why"`
+	IssuedAt  *time.Time `json:"issued_at,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// TimeLeft is until expires_at ("expired" once past it); SecondsLeft
+	// the same in seconds (0 once past it).
+	TimeLeft    string `json:"time_left,omitempty"`
+	SecondsLeft *int64 `json:"seconds_left,omitempty"`
+	// RefreshAt is when the stored token falls due.
+	RefreshAt *time.Time `json:"refresh_at,omitempty"`
+	// Configuration says whether the stored record was issued for the
+	// profile's current token URL, audience, scope and params: "matches",
+	// "changed" or "no record". (The client id is not checked: that needs
+	// the secret, which status does not read.)
+	Configuration string     `json:"configuration"`
+	FailingSince  *time.Time `json:"failing_since,omitempty"`
+}
+
+// Status reads every profile's record, and the failure record in the same
+// batched GetParameters calls (BatchSize names a call), and reports each.
+func (r *Rotator) Status(ctx context.Context) (Status, error) {
+	names := make([]string, len(r.Profiles))
+	for i, p := range r.Profiles {
+		names[i] = p.Parameter
+	}
+	var stored map[string]tokenstore.Stored
+	fl := parseFailures("")
+	var err error
+	if fs, ok := r.Store.(FailureStore); ok && r.Failures != "" {
+		var raw map[string]string
+		stored, raw, err = fs.ReadWith(ctx, names, []string{r.Failures})
+		if v, ok := raw[r.Failures]; ok {
+			fl = parseFailures(v)
+		}
+	} else {
+		stored, err = r.Store.Read(ctx, names)
+	}
+	if err != nil {
+		return Status{}, fmt.Errorf("rotate: status: %w", err)
+	}
+	now := r.now()
+	st := Status{CheckedAt: now.UTC(), Counts: map[string]int{StateOK: 0, StateDue: 0, StateDeferred: 0, StateFailing: 0}}
+	if !fl.UpdatedAt.IsZero() {
+		st.FailuresUpdatedAt = &fl.UpdatedAt
+	}
+	for _, p := range r.Profiles {
+		var rec *tokenstore.Stored
+		if s, ok := stored[p.Parameter]; ok {
+			rec = &s
+		}
+		row := r.profileStatus(p, rec, now)
+		if f, ok := fl.Failing[p.Name]; ok {
+			since := f.Since
+			row.State, row.FailingSince = StateFailing, &since
+			row.Why = fmt.Sprintf("last refresh failed (failing since %s): %s", since.UTC().Format(time.RFC3339), f.Reason)
+		}
+		st.Counts[row.State]++
+		st.Profiles = append(st.Profiles, row)
+	}
+	slices.SortStableFunc(st.Profiles, func(a, b ProfileStatus) int {
+		switch {
+		case a.ExpiresAt == nil && b.ExpiresAt != nil:
+			return -1
+		case a.ExpiresAt != nil && b.ExpiresAt == nil:
+			return 1
+		case a.ExpiresAt != nil:
+			if c := a.ExpiresAt.Compare(*b.ExpiresAt); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a.Profile, b.Profile)
+	})
+	return st, nil
+}
+
+// profileStatus is p's row from its stored record alone.
+func (r *Rotator) profileStatus(p profile.Profile, st *tokenstore.Stored, now time.Time) ProfileStatus {
+	row := ProfileStatus{Profile: p.Name, Parameter: p.Parameter, Configuration: "no record"}
+	due, why := r.isDue(p, st, now)
+	row.State, row.Why = StateOK, why
+	if due {
+		row.State, row.Why = StateDue, why+": the next scheduled run refreshes it"
+	}
+	if st == nil || st.Err != nil {
+		return row
+	}
+	rec := st.Record
+	issued, expires := rec.IssuedAt.UTC(), rec.ExpiresAt.UTC()
+	refresh := r.RefreshAt(p, rec).UTC().Truncate(time.Second)
+	row.IssuedAt, row.ExpiresAt, row.RefreshAt = &issued, &expires, &refresh
+	left := max(0, expires.Sub(now)).Truncate(time.Second)
+	secs := int64(left.Seconds())
+	row.SecondsLeft, row.TimeLeft = &secs, left.String()
+	if left == 0 {
+		row.TimeLeft = "expired"
+	}
+	row.Configuration = "matches"
+	if rec.Profile != p.Name || fingerprintPart(rec.Fingerprint, 0) != configHash(p) {
+		row.Configuration = "changed"
+		return row
+	}
+	if due && now.Sub(refresh) > 2*r.interval() {
+		row.State = StateDeferred
+		row.Why = fmt.Sprintf("due since %s and not refreshed by the runs since: deferred by the write budget (ProfilesDeferred), "+
+			"skipped for another run's lease, or no run came (the rotation-stalled alarm)", refresh.Format(time.RFC3339))
+	}
+	return row
+}
