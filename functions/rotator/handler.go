@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -101,6 +102,8 @@ type handlerDeps struct {
 	Logger  *slog.Logger
 	Metrics io.Writer
 	Now     func() time.Time
+	// SSMThrottles counts the SSM calls throttled so far (nil: none seen).
+	SSMThrottles func() int64
 }
 
 // handler runs the rotator for each invocation. A configuration error (bad
@@ -117,10 +120,13 @@ type handler struct {
 	now       func() time.Time
 	// margin is kept free before the Lambda deadline to answer.
 	margin time.Duration
+	// throttles and lastThrottles count SSM throttling per run.
+	throttles     func() int64
+	lastThrottles atomic.Int64
 }
 
 func newHandler(e env, d handlerDeps) *handler {
-	h := &handler{env: e, logger: d.Logger, metrics: d.Metrics, now: d.Now, margin: 5 * time.Second}
+	h := &handler{env: e, logger: d.Logger, metrics: d.Metrics, now: d.Now, margin: 5 * time.Second, throttles: d.SSMThrottles}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -130,6 +136,9 @@ func newHandler(e env, d handlerDeps) *handler {
 		var err error
 		ps, err = profile.Load(e.ProfilesFile, profile.Options{ParameterPrefix: e.Prefix})
 		h.configErr = err
+	}
+	if h.configErr == nil {
+		h.configErr = checkReserved(ps, e.Prefix)
 	}
 	if h.configErr != nil {
 		h.configErr = fmt.Errorf("rotator: configuration is invalid, no token was touched: %w", h.configErr)
@@ -141,7 +150,8 @@ func newHandler(e env, d handlerDeps) *handler {
 		Profiles: ps, Secrets: d.Secrets, Fetcher: d.Fetcher, Store: d.Store,
 		Concurrency: e.Concurrency, Now: d.Now, Logger: d.Logger,
 		WriteRate: e.WriteRate, Interval: e.Interval,
-		Lease: rotate.RunLease(e.Prefix), // <prefix>/.rotator.lock, shared by every run of this prefix
+		Lease:    rotate.RunLease(e.Prefix),      // <prefix>/.rotator.lock, shared by every run of this prefix
+		Failures: rotate.FailureRecord(e.Prefix), // <prefix>/.rotator.failures, read by {"status": true}
 	}
 	return h
 }
@@ -163,6 +173,9 @@ func parseEvent(raw json.RawMessage) (rotate.Request, error) {
 		if err := json.Unmarshal(trimmed, &ev); err != nil {
 			return rotate.Request{}, fmt.Errorf("rotator: malformed EventBridge event: %v", err)
 		}
+		if ev.Source == secretsSource {
+			return credentialsRequest(ev)
+		}
 		if ev.Source != "aws.events" || ev.DetailType != "Scheduled Event" {
 			return rotate.Request{}, fmt.Errorf("rotator: unexpected EventBridge event %q from %q", ev.DetailType, ev.Source)
 		}
@@ -183,6 +196,11 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rotate.Summa
 		return rotate.Summary{}, h.configErr
 	}
 	req, err := parseEvent(raw)
+	var ignored *ignoredEvent
+	if errors.As(err, &ignored) {
+		h.logger.Info("event ignored", "why", ignored.why)
+		return rotate.Summary{Refreshed: []rotate.Outcome{}, Skipped: []rotate.Outcome{}, Failed: []rotate.Outcome{}, Deferred: []rotate.Outcome{}}, nil
+	}
 	if err != nil {
 		h.logger.Error("bad event", "error", err.Error())
 		return rotate.Summary{}, err
@@ -241,6 +259,9 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 	if minLeft >= 0 {
 		run = append(run, emf.Metric{Name: "MinSecondsUntilExpiry", Unit: emf.Seconds, Value: minLeft})
 	}
+	audit, runAudit := h.auditMetrics(sum, now, env)
+	out = append(out, audit...)
+	run = append(run, runAudit...)
 	out = append(out, emf.Line(h.env.Namespace, now, []emf.Dimension{env}, run...)...)
 	h.metricsMu.Lock()
 	defer h.metricsMu.Unlock()
