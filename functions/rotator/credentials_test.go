@@ -189,3 +189,17 @@ func (r *rig) status(t *testing.T) rotate.Status {
 	}
 	return st
 }
+
+// TestCredentialsChangedRequest: an operator proves a new value by hand,
+// naming the secret by (partial) ARN: its one profile is refreshed.
+func TestCredentialsChangedRequest(t *testing.T) {
+	r := newRig(t)
+	if _, err := r.invoke(t, scheduled); err != nil {
+		t.Fatal(err)
+	}
+	before := r.idp.RequestCount()
+	sum, err := r.invoke(t, `{"credentials_changed": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-clients/partner-sandbox"]}`)
+	if err != nil || profilesOf(sum.Refreshed) != "partner-sandbox" || sum.Refreshed[0].TokenRequest != rotate.ReasonCredentialsChanged || r.idp.RequestCount()-before != 1 {
+		t.Errorf("credentials_changed = %+v, %v, %d token requests; want partner-sandbox refreshed by one credentials-changed request", sum, err, r.idp.RequestCount()-before)
+	}
+}

@@ -7,8 +7,20 @@
 //	{"profiles": ["a"]}                              a scheduled run restricted to those profiles
 //	{"check_credentials": true}                      also reads every profile's secret and refreshes those
 //	                                                 whose client_id changed (the template runs it hourly)
+//	{"status": true}                                 answers rotate.Status: every profile's expiry, state
+//	                                                 (ok, due, deferred, failing) and why, configuration
+//	                                                 match; no token request, no secret read, no token shown
+//	{"credentials_changed": ["oauth-clients/aviv"]}  refreshes the profiles of that secret now (reason
+//	                                                 credentials-changed): proves a new value
+//	a Secrets Manager change event                   the same, for the event's secret: Secret Label Updated
+//	                                                 (AWSCURRENT), or through CloudTrail PutSecretValue,
+//	                                                 UpdateSecret and RotationSucceeded; events that change no
+//	                                                 value in use (another label, AWSPENDING, a failed call) are
+//	                                                 logged and ignored
 //
-// Sample events are in events/ (scheduled.json, force.json).
+// Sample events are in events/ (scheduled.json, force.json, status.json, and
+// the three change events with the AWS documentation they come from in
+// credentials_test.go); docs/operating.md says what the account needs.
 //
 // # When a token is due
 //
@@ -69,11 +81,17 @@
 // # Logs
 //
 // JSON lines (log/slog) on stdout: one line per profile per run with profile,
-// action (refreshed, skipped, failed), reason, parameter and expires_at; one
+// action (refreshed, skipped, failed), reason, parameter and expires_at, and,
+// when a token was requested, token_request (its reason: missing, unreadable,
+// expiring, configuration-changed, forced, credentials-changed),
+// replaced_after_s and previous_lifetime_s (how long the replaced token had
+// been used, of its lifetime), lifetime_s and early_request; one
 // "run finished" line; a warning when a token's lifetime is not longer than
 // its refresh_before (it would be fetched on every run); CloudWatch EMF lines
-// (ProfilesRefreshed, ProfilesSkipped, ProfilesFailed, MinSecondsUntilExpiry,
-// SecondsUntilExpiry per profile). No log line, error or answer contains a
+// (ProfilesRefreshed, ProfilesSkipped, ProfilesFailed, ProfilesDeferred,
+// MinSecondsUntilExpiry, TokenRequests, EarlyTokenRequests and SSMThrottles
+// per run; SecondsUntilExpiry per profile; TokenRequests and
+// EarlyTokenRequests per profile and Reason for each token request). No log line, error or answer contains a
 // client secret or an access token, not even in part.
 //
 // The rotator's AWS clients use the SDK's standard retryer with 8 attempts, so

@@ -1,11 +1,13 @@
 package rotate
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
@@ -117,17 +119,28 @@ func (f failures) encode(at time.Time) string {
 		}
 		f = short
 	}
-	names := slices.SortedFunc(maps.Keys(f.Failing), func(a, b string) int { return f.Failing[a].Since.Compare(f.Failing[b].Since) })
-	for len(names) > 0 {
-		drop := names[len(names)-1]
-		names = names[:len(names)-1]
-		delete(f.Failing, drop)
-		f.Omitted++
-		if b, _ := json.Marshal(f); len(b) <= tokenstore.StandardLimit {
-			return string(b)
+	// Keep the oldest failures that fit (found by bisection: a marshal per
+	// step, however many profiles fail).
+	names := slices.SortedFunc(maps.Keys(f.Failing), func(a, b string) int {
+		return cmp.Or(f.Failing[a].Since.Compare(f.Failing[b].Since), strings.Compare(a, b))
+	})
+	keep := func(k int) failures {
+		g := failures{UpdatedAt: f.UpdatedAt, Failing: make(map[string]failure, k), Omitted: f.Omitted + len(names) - k}
+		for _, name := range names[:k] {
+			g.Failing[name] = f.Failing[name]
+		}
+		return g
+	}
+	lo, hi := 0, len(names)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if b, _ := json.Marshal(keep(mid)); len(b) <= tokenstore.StandardLimit {
+			lo = mid
+		} else {
+			hi = mid - 1
 		}
 	}
-	b, _ := json.Marshal(f)
+	b, _ := json.Marshal(keep(lo))
 	return string(b)
 }
 
