@@ -44,20 +44,20 @@ import (
 )
 
 func main() {
-	env := readEnv(os.Getenv)
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: env.LogLevel}))
+	cfg, cfgErr := loadConfig(os.Getenv)
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	slog.SetDefault(logger)
 
-	cfg, err := awsenv.Load(awsenv.Options{Retryer: newRetryer(), Logger: logger})
+	awsCfg, err := awsenv.Load(awsenv.Options{Retryer: newRetryer(), Logger: logger})
 	if err != nil {
 		logger.Error("load AWS configuration", "error", err)
 		os.Exit(1)
 	}
 	var throttled atomic.Int64
-	h := newHandler(env, handlerDeps{
-		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(cfg)},
-		Store: &tokenstore.Store{API: ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Retryer = countThrottles(o.Retryer, &throttled) }),
-			KeyID: env.KMSKeyID},
+	h := newHandler(cfg, cfgErr, handlerDeps{
+		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(awsCfg)},
+		Store: &tokenstore.Store{API: ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.Retryer = countThrottles(o.Retryer, &throttled) }),
+			KeyID: cfg.KMSKeyID},
 		Fetcher:      &oauth.Client{},
 		Logger:       logger,
 		Metrics:      os.Stdout,

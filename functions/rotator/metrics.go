@@ -23,7 +23,7 @@ func (h *handler) auditMetrics(sum rotate.Summary, now time.Time, env emf.Dimens
 			e = 1
 		}
 		requests, early = requests+1, early+e
-		lines = append(lines, emf.Line(h.env.Namespace, now,
+		lines = append(lines, emf.Line(h.cfg.Namespace, now,
 			[]emf.Dimension{env, {Name: "Profile", Value: o.Profile}, {Name: "Reason", Value: string(o.TokenRequest)}},
 			emf.Metric{Name: "TokenRequests", Unit: emf.Count, Value: 1},
 			emf.Metric{Name: "EarlyTokenRequests", Unit: emf.Count, Value: e})...)

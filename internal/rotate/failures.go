@@ -29,7 +29,9 @@ import (
 // record is left as it was, and the next run, seeing the same difference,
 // writes it. A profile stays failing until it is refreshed: a refused new
 // credential keeps its profiles failing although their old tokens are
-// still valid. Two runs at once may overwrite each other's update; the
+// still valid. A run whose first read of the records failed leaves the
+// record alone (SSM is failing it already). Two runs at once may overwrite
+// each other's update; the
 // next run that fails or refreshes anything corrects it.
 
 // FailureStore keeps the failure record; *tokenstore.Store satisfies it.

@@ -290,7 +290,9 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	if changed {
 		r.logRefused(ctx, sum.Failed)
 	}
-	r.recordFailures(ctx, states)
+	if readErr == nil { // SSM failed this run's reads: leave it alone, the next run updates the record
+		r.recordFailures(ctx, states)
+	}
 	if len(sum.Failed) > 0 {
 		return sum, &RunError{Failed: sum.Failed}
 	}
