@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
@@ -45,14 +44,10 @@ func isStatus(raw json.RawMessage) bool {
 // the rotator's own parameters (its failure record) as its record.
 func checkReserved(ps []profile.Profile, prefix string) error {
 	reserved := rotate.FailureRecord(prefix)
-	var bad []string
 	for _, p := range ps {
 		if p.Parameter == reserved {
-			bad = append(bad, fmt.Sprintf("profile %q: its parameter %s is the rotator's failure record: rename the profile or set another parameter", p.Name, reserved))
+			return fmt.Errorf("profile %q: its parameter %s is the rotator's failure record: rename the profile or set another parameter", p.Name, reserved)
 		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%s", strings.Join(bad, "; "))
 	}
 	return nil
 }

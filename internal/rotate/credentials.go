@@ -3,6 +3,7 @@ package rotate
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
@@ -20,7 +21,7 @@ import (
 // a missed refresh.
 
 // usingSecrets returns the profiles of ps whose secret is one of changed,
-// and logs which they are, or that no profile uses the secret.
+// and logs which they are for each secret, or that no profile uses it.
 func (r *Rotator) usingSecrets(ctx context.Context, ps []profile.Profile, changed []string) []profile.Profile {
 	var out []profile.Profile
 	for _, id := range changed {
@@ -28,23 +29,16 @@ func (r *Rotator) usingSecrets(ctx context.Context, ps []profile.Profile, change
 		for _, p := range ps {
 			if sameSecret(p.SecretID, id) {
 				names = append(names, p.Name)
+				if !slices.ContainsFunc(out, func(q profile.Profile) bool { return q.Name == p.Name }) {
+					out = append(out, p)
+				}
 			}
 		}
+		msg := "credentials changed: refreshing the profiles that use this secret"
 		if len(names) == 0 {
-			r.logger().LogAttrs(ctx, slog.LevelInfo, "credentials changed: no profile uses this secret, nothing to refresh",
-				slog.String("secret", id))
-			continue
+			msg = "credentials changed: no profile uses this secret, nothing to refresh"
 		}
-		r.logger().LogAttrs(ctx, slog.LevelInfo, "credentials changed: refreshing the profiles that use this secret",
-			slog.String("secret", id), slog.String("profiles", strings.Join(names, ",")))
-	}
-	for _, p := range ps {
-		for _, id := range changed {
-			if sameSecret(p.SecretID, id) {
-				out = append(out, p)
-				break
-			}
-		}
+		r.logger().LogAttrs(ctx, slog.LevelInfo, msg, slog.String("secret", id), slog.String("profiles", strings.Join(names, ",")))
 	}
 	return out
 }
@@ -53,21 +47,16 @@ func (r *Rotator) usingSecrets(ctx context.Context, ps []profile.Profile, change
 // its new value: their stored tokens are unchanged.
 func (r *Rotator) logRefused(ctx context.Context, failed []Outcome) {
 	bySecret := map[string][]string{}
-	var secrets []string
 	for _, o := range failed {
 		for _, p := range r.Profiles {
-			if p.Name != o.Profile {
-				continue
+			if p.Name == o.Profile {
+				bySecret[p.SecretID] = append(bySecret[p.SecretID], p.Name)
 			}
-			if _, ok := bySecret[p.SecretID]; !ok {
-				secrets = append(secrets, p.SecretID)
-			}
-			bySecret[p.SecretID] = append(bySecret[p.SecretID], p.Name)
 		}
 	}
-	for _, id := range secrets {
+	for id, names := range bySecret {
 		r.logger().LogAttrs(ctx, slog.LevelError, "credentials changed but not proven: the new value of this secret was refused or could not be used; the stored tokens are unchanged, fix the secret before they fall due",
-			slog.String("secret", id), slog.String("profiles", strings.Join(bySecret[id], ",")))
+			slog.String("secret", id), slog.String("profiles", strings.Join(names, ",")))
 	}
 }
 

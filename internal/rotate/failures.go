@@ -1,13 +1,11 @@
 package rotate
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
-	"maps"
 	"slices"
-	"strings"
+	"sort"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
@@ -123,8 +121,13 @@ func (f failures) encode(at time.Time) string {
 	}
 	// Keep the oldest failures that fit (found by bisection: a marshal per
 	// step, however many profiles fail).
-	names := slices.SortedFunc(maps.Keys(f.Failing), func(a, b string) int {
-		return cmp.Or(f.Failing[a].Since.Compare(f.Failing[b].Since), strings.Compare(a, b))
+	names := make([]string, 0, len(f.Failing))
+	for name := range f.Failing {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := f.Failing[names[i]].Since, f.Failing[names[j]].Since
+		return a.Before(b) || a.Equal(b) && names[i] < names[j]
 	})
 	keep := func(k int) failures {
 		g := failures{UpdatedAt: f.UpdatedAt, Failing: make(map[string]failure, k), Omitted: f.Omitted + len(names) - k}
@@ -168,31 +171,25 @@ func (r *Rotator) recordFailures(ctx context.Context, states []*state) {
 		return
 	}
 	_, raw, err := fs.ReadWith(ctx, nil, []string{r.Failures})
+	if err == nil {
+		known := make(map[string]bool, len(r.Profiles))
+		for _, p := range r.Profiles {
+			known[p.Name] = true
+		}
+		old := parseFailures(raw[r.Failures])
+		next := old.update(states, known, r.now())
+		if next.sameAs(old) { // an absent record reads as an empty one
+			return
+		}
+		if err = r.sleepUntil(ctx, r.nextWriteSlot(states)); err == nil {
+			err = fs.PutString(ctx, r.Failures, next.encode(r.now()))
+		}
+	}
+	level, msg := slog.LevelInfo, "failure record updated"
 	if err != nil {
-		r.logger().LogAttrs(ctx, slog.LevelWarn, "failure record not read: status may show it stale until a later run updates it",
-			slog.String("parameter", r.Failures), slog.String("error", err.Error()))
-		return
+		level, msg = slog.LevelWarn, "failure record not updated: the next run that fails or refreshes a profile updates it: "+err.Error()
 	}
-	known := make(map[string]bool, len(r.Profiles))
-	for _, p := range r.Profiles {
-		known[p.Name] = true
-	}
-	old := parseFailures(raw[r.Failures])
-	next := old.update(states, known, r.now())
-	if next.sameAs(old) { // an absent record reads as an empty one
-		return
-	}
-	if err := r.sleepUntil(ctx, r.nextWriteSlot(states)); err != nil {
-		r.logger().LogAttrs(ctx, slog.LevelWarn, "failure record not updated: no write slot left in this run; the next run updates it",
-			slog.String("parameter", r.Failures), slog.String("error", err.Error()))
-		return
-	}
-	if err := fs.PutString(ctx, r.Failures, next.encode(r.now())); err != nil {
-		r.logger().LogAttrs(ctx, slog.LevelWarn, "failure record not updated; the next run that fails or refreshes a profile tries again",
-			slog.String("parameter", r.Failures), slog.String("error", err.Error()))
-		return
-	}
-	r.logger().LogAttrs(ctx, slog.LevelInfo, "failure record updated", slog.String("parameter", r.Failures), slog.Int("failing", len(next.Failing)))
+	r.logger().LogAttrs(ctx, level, msg, slog.String("parameter", r.Failures))
 }
 
 func anyAction(states []*state, actions ...Action) bool {

@@ -1,10 +1,9 @@
 package rotate
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
+	"sort"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
@@ -103,18 +102,15 @@ func (r *Rotator) Status(ctx context.Context) (Status, error) {
 		st.Counts[row.State]++
 		st.Profiles = append(st.Profiles, row)
 	}
-	slices.SortStableFunc(st.Profiles, func(a, b ProfileStatus) int {
-		switch {
-		case a.ExpiresAt == nil && b.ExpiresAt != nil:
-			return -1
-		case a.ExpiresAt != nil && b.ExpiresAt == nil:
-			return 1
-		case a.ExpiresAt != nil:
-			if c := a.ExpiresAt.Compare(*b.ExpiresAt); c != 0 {
-				return c
-			}
+	sort.Slice(st.Profiles, func(i, j int) bool {
+		a, b := st.Profiles[i].ExpiresAt, st.Profiles[j].ExpiresAt
+		if (a == nil) != (b == nil) {
+			return a == nil
 		}
-		return cmp.Compare(a.Profile, b.Profile)
+		if a != nil && !a.Equal(*b) {
+			return a.Before(*b)
+		}
+		return st.Profiles[i].Profile < st.Profiles[j].Profile
 	})
 	return st, nil
 }
