@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
@@ -138,5 +139,17 @@ func TestStatusRequest(t *testing.T) {
 		if got := isStatus(json.RawMessage(payload)); got != want {
 			t.Errorf("isStatus(%s) = %v; want %v", payload, got, want)
 		}
+	}
+}
+
+// TestFailureRecordIsReserved: a profile whose record would be the
+// failure record is refused with the document, naming it.
+func TestFailureRecordIsReserved(t *testing.T) {
+	ps := []profile.Profile{{Name: "a", Parameter: "/oauth-tokens/a"}, {Name: ".rotator.failures", Parameter: "/oauth-tokens/.rotator.failures"}}
+	if err := checkReserved(ps, "/oauth-tokens"); err == nil || !strings.Contains(err.Error(), `".rotator.failures"`) {
+		t.Errorf("checkReserved = %v; want the profile named", err)
+	}
+	if err := checkReserved(ps[:1], "/oauth-tokens"); err != nil {
+		t.Errorf("checkReserved(a) = %v; want nil", err)
 	}
 }
