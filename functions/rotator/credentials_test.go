@@ -102,7 +102,12 @@ func TestCredentialsChangedEvents(t *testing.T) {
 	// A refused value (PutSecretValue through CloudTrail): the tokens stay.
 	r.moto.MustPutClientSecret(t, "oauth-clients/aviv-sandbox", "aviv-client", badSecret)
 	_, stored := r.record(t, "aviv-leads-sandbox")
+	metricsBefore := r.metrics.Len()
 	sum, err = r.invoke(t, string(readFile(t, "../../events/cloudtrail-put-secret-value.json")))
+	// The profiles-failed alarm's metric, and rotator-errors' (the error).
+	if got := runMetric(t, r.metrics.String()[metricsBefore:], "ProfilesFailed"); got != 3 {
+		t.Errorf("ProfilesFailed of the refused run = %v; want 3", got)
+	}
 	var runErr *rotate.RunError
 	refusedErr := err
 	if !errors.As(err, &runErr) || profilesOf(sum.Failed) != avivProfiles {
