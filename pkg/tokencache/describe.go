@@ -32,3 +32,11 @@ func (c *Cache) GoString() string { return c.String() }
 func (c *Cache) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("prefix", c.prefix), slog.Duration("skew", c.skew), slog.Duration("max_age", c.maxAge))
 }
+
+// String names the transport's Source, never a token. (Without it fmt's
+// %q reads the Source's fields through the transport while a read updates
+// them.)
+func (t *transport) String() string { return "tokencache.transport{" + t.src.String() + "}" }
+
+// GoString is String.
+func (t *transport) GoString() string { return t.String() }
