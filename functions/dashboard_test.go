@@ -109,8 +109,9 @@ func TestDashboardMatchesEmittedMetrics(t *testing.T) {
 			t.Errorf("the dashboard has no widget with %s", want)
 		}
 	}
-	if !strings.Contains(body, `{"label": "timeout", "value": 900000}`) {
-		t.Error("the duration widget lacks the rotator's 900 s timeout as a line")
+	timeout := fmt.Sprint(get(loadTemplate(t), "Resources", rotatorID, "Properties", "Timeout"))
+	if !strings.Contains(body, `{"label": "timeout", "value": `+timeout+`000}`) {
+		t.Errorf("the duration widget lacks the rotator's timeout (%s s) as a line, in milliseconds", timeout)
 	}
 	for from, to := range map[string]string{`"SSMThrottles"`: `"SSMThrottled"`, `Environment,Profile,Reason}`: `Environment,Reason}`, `"FunctionName", "` + dashRotator: `"FunctionName", "other"`} {
 		if broken, _ := dashboardProblems(strings.Replace(body, from, to, 1), got, []string{dashRotator, dashConsumer}); len(broken) == 0 {
