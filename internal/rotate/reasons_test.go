@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -125,6 +126,31 @@ func TestFailureRecordFitsAStandardParameter(t *testing.T) {
 		}
 		if n == 1000 && got.Failing["profile-0000"].Since.IsZero() {
 			t.Error("the oldest failure was omitted; want the newest left out first")
+		}
+	}
+}
+
+// TestStatusPacesReads: status reads 25 records in three batches with
+// statusReadInterval between calls, so that a status over many profiles
+// stays under Parameter Store's read quota.
+func TestStatusPacesReads(t *testing.T) {
+	store := newMemStore()
+	var ps []profile.Profile
+	for i := range 25 {
+		ps = append(ps, profile.Profile{Name: fmt.Sprintf("p-%02d", i), Parameter: fmt.Sprintf("/t/p-%02d", i)})
+	}
+	var waits []time.Duration
+	r := &Rotator{Profiles: ps, Store: store, Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+	st, err := r.Status(context.Background())
+	if err != nil || len(st.Profiles) != 25 || st.Counts[StateDue] != 25 {
+		t.Fatalf("Status = %+v, %v; want 25 rows, due (no records)", st, err)
+	}
+	if store.reads != 3 || len(waits) != 2 {
+		t.Fatalf("reads %d with waits %v; want 3 batches and 2 waits", store.reads, waits)
+	}
+	for _, w := range waits {
+		if w <= 0 || w > statusReadInterval {
+			t.Errorf("wait %s between reads; want up to %s", w, statusReadInterval)
 		}
 	}
 }

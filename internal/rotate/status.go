@@ -3,6 +3,8 @@ package rotate
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -61,25 +63,20 @@ type ProfileStatus struct {
 	FailingSince  *time.Time `json:"failing_since,omitempty"`
 }
 
-// Status reads every profile's record, and the failure record in the same
-// batched GetParameters calls (BatchSize names a call), and reports each.
+// statusReadInterval paces Status's GetParameters calls: at most 10 a
+// second, a quarter of Parameter Store's read quota (40 TPS, shared with
+// every consumer), however many profiles there are.
+const statusReadInterval = 100 * time.Millisecond
+
+// Status reads every profile's record, and the failure record with them,
+// in batched GetParameters calls (BatchSize names a call, paced by
+// statusReadInterval), and reports each profile.
 func (r *Rotator) Status(ctx context.Context) (Status, error) {
 	names := make([]string, len(r.Profiles))
 	for i, p := range r.Profiles {
 		names[i] = p.Parameter
 	}
-	var stored map[string]tokenstore.Stored
-	fl := parseFailures("")
-	var err error
-	if fs, ok := r.Store.(FailureStore); ok && r.Failures != "" {
-		var raw map[string]string
-		stored, raw, err = fs.ReadWith(ctx, names, []string{r.Failures})
-		if v, ok := raw[r.Failures]; ok {
-			fl = parseFailures(v)
-		}
-	} else {
-		stored, err = r.Store.Read(ctx, names)
-	}
+	stored, fl, err := r.readForStatus(ctx, names)
 	if err != nil {
 		return Status{}, fmt.Errorf("rotate: status: %w", err)
 	}
@@ -113,6 +110,42 @@ func (r *Rotator) Status(ctx context.Context) (Status, error) {
 		return st.Profiles[i].Profile < st.Profiles[j].Profile
 	})
 	return st, nil
+}
+
+// readForStatus reads the records named and the failure record (last, in
+// the last batch), a batch at a time.
+func (r *Rotator) readForStatus(ctx context.Context, names []string) (map[string]tokenstore.Stored, failures, error) {
+	fs, withRecord := r.Store.(FailureStore)
+	withRecord = withRecord && r.Failures != ""
+	all := names
+	if withRecord {
+		all = append(slices.Clip(names), r.Failures)
+	}
+	stored, fl := map[string]tokenstore.Stored{}, parseFailures("")
+	for i := 0; i < len(all); i += tokenstore.BatchSize {
+		if i > 0 {
+			if err := r.sleepUntil(ctx, time.Now().Add(statusReadInterval)); err != nil {
+				return nil, fl, err
+			}
+		}
+		batch := all[i:min(i+tokenstore.BatchSize, len(all))]
+		var got map[string]tokenstore.Stored
+		var err error
+		if withRecord && i+len(batch) == len(all) {
+			var raw map[string]string
+			got, raw, err = fs.ReadWith(ctx, batch[:len(batch)-1], batch[len(batch)-1:])
+			if v, ok := raw[r.Failures]; ok {
+				fl = parseFailures(v)
+			}
+		} else {
+			got, err = r.Store.Read(ctx, batch)
+		}
+		if err != nil {
+			return nil, fl, err
+		}
+		maps.Copy(stored, got)
+	}
+	return stored, fl, nil
 }
 
 // profileStatus is p's row from its stored record alone.
