@@ -1,7 +1,8 @@
 // Command rotator is the rotator Lambda function: on each EventBridge
 // schedule it refreshes the OAuth tokens that are due (package rotate) and
 // stores them in SSM Parameter Store; {"force": true, "profiles": [...]}
-// refreshes on demand.
+// refreshes on demand, {"status": true} reports every profile, and a Secrets
+// Manager change event refreshes the profiles of the changed secret.
 //
 // main only wires: the environment (config, read by loadConfig; go doc
 // -cmd -u . config), the AWS clients (package awsenv, with newRetryer), the

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,7 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/throttle"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
 
@@ -27,14 +29,40 @@ func main() {
 		logger.Error("load AWS configuration", "error", err)
 		os.Exit(1)
 	}
+	var throttled atomic.Int64
 	h := newHandler(cfg, cfgErr, handlerDeps{
 		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(awsCfg)},
-		Store:   &tokenstore.Store{API: ssm.NewFromConfig(awsCfg), KeyID: cfg.KMSKeyID},
-		Fetcher: &oauth.Client{RequestTimeout: cfg.RequestTimeout},
-		Logger:  logger,
-		Metrics: os.Stdout,
+		Store: &tokenstore.Store{API: ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.Retryer = countThrottles(o.Retryer, &throttled) }),
+			KeyID: cfg.KMSKeyID},
+		Fetcher:      &oauth.Client{RequestTimeout: cfg.RequestTimeout},
+		Logger:       logger,
+		Metrics:      os.Stdout,
+		SSMThrottles: throttled.Load,
 	})
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
+}
+
+// throttleCounter counts the attempts its retryer sees throttled (each is
+// retried or, after the last attempt, returned): the SSMThrottles metric.
+type throttleCounter struct {
+	aws.RetryerV2
+	n *atomic.Int64
+}
+
+func (c throttleCounter) IsErrorRetryable(err error) bool {
+	if throttle.Is(err) {
+		c.n.Add(1)
+	}
+	return c.RetryerV2.IsErrorRetryable(err)
+}
+
+// countThrottles wraps r (the SDK's standard retryer, a RetryerV2) so that
+// n counts throttled attempts.
+func countThrottles(r aws.Retryer, n *atomic.Int64) aws.Retryer {
+	if v2, ok := r.(aws.RetryerV2); ok {
+		return throttleCounter{RetryerV2: v2, n: n}
+	}
+	return r
 }
 
 // awsMaxAttempts bounds the attempts of one AWS call (the SDK's default is 3).

@@ -119,3 +119,18 @@ func TestDeferredJudgedByTheNextRunsPlan(t *testing.T) {
 		t.Errorf("%d token requests; want 2", n)
 	}
 }
+
+// TestNoTimeForARequestIsDeferredUncounted: a profile whose token request
+// the Fetcher refused to send for lack of time (oauth.ErrNoTime) is
+// deferred, not failed, and counts no token request in the reuse audit.
+func TestNoTimeForARequestIsDeferredUncounted(t *testing.T) {
+	h := newHarness(t)
+	h.fetch.fail["https://partner.example/api/oauth/token"] = &oauth.Error{Err: fmt.Errorf("%w: one may take 10s", oauth.ErrNoTime)}
+	sum, err := h.run(t, Request{})
+	if err != nil || len(sum.Deferred) != 1 || sum.Deferred[0].Profile != "partner" || len(sum.Refreshed) != 2 {
+		t.Fatalf("Run = %+v, %v; want partner deferred, the others refreshed", sum, err)
+	}
+	if o := sum.Deferred[0]; o.TokenRequest != "" || o.EarlyRequest {
+		t.Errorf("deferred partner counts token request %q (early %v); want none: nothing was sent", o.TokenRequest, o.EarlyRequest)
+	}
+}

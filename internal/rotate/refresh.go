@@ -48,7 +48,7 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 			}
 			s.creds = creds
 			if !s.due && s.stored != nil && fingerprintPart(s.stored.Record.Fingerprint, 1) != clientHash(creds.ClientID) {
-				s.due, s.reason = true, "client id changed"
+				s.due, s.reason, s.cause = true, "client id changed", ReasonCredentialsChanged
 			}
 		}
 	})
@@ -213,8 +213,11 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		return
 	}
 	sent := r.now()
+	s.request(sent)
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
 	if errors.Is(err, oauth.ErrNoTime) {
+		// Nothing was sent: no token request to count.
+		s.requested, s.early, s.replacedAfter, s.prevLifetime = "", false, 0, 0
 		r.deferOne(s, err.Error(), rs)
 		return
 	}
@@ -242,7 +245,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		return
 	}
 	exp := rec.ExpiresAt.UTC().Truncate(time.Second)
-	s.outcome = Outcome{Profile: p.Name, Action: Refreshed, Reason: s.reason, Parameter: p.Parameter, ExpiresAt: &exp}
+	s.outcome = Outcome{Profile: p.Name, Action: Refreshed, Reason: s.reason, Parameter: p.Parameter, ExpiresAt: &exp, lifetime: tok.ExpiresIn}
 }
 
 // hasTime reports whether ctx leaves at least d before its deadline.

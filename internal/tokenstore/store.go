@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -110,15 +111,29 @@ func Tier(n int) (types.ParameterTier, error) {
 // parameter are absent from the result; present but unreadable ones carry
 // Stored.Err. An error means a call failed and the result is incomplete.
 func (s *Store) Read(ctx context.Context, names []string) (map[string]Stored, error) {
+	out, _, err := s.ReadWith(ctx, names, nil)
+	return out, err
+}
+
+// ReadWith is Read, and also reads the parameters named in extra, which are
+// not records, in the same batches: their values are returned as they are
+// stored, in the second map (names with no parameter are absent).
+func (s *Store) ReadWith(ctx context.Context, names, extra []string) (map[string]Stored, map[string]string, error) {
 	out := make(map[string]Stored, len(names))
-	for start := 0; start < len(names); start += BatchSize {
-		batch := names[start:min(start+BatchSize, len(names))]
+	raw := make(map[string]string, len(extra))
+	all := append(slices.Clip(names), extra...)
+	for start := 0; start < len(all); start += BatchSize {
+		batch := all[start:min(start+BatchSize, len(all))]
 		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
 		if err != nil {
-			return out, fmt.Errorf("tokenstore: get parameters %s: %w", strings.Join(batch, ","), err)
+			return out, raw, fmt.Errorf("tokenstore: get parameters %s: %w", strings.Join(batch, ","), err)
 		}
 		for _, p := range res.Parameters {
 			name := aws.ToString(p.Name)
+			if slices.Contains(extra, name) {
+				raw[name] = aws.ToString(p.Value)
+				continue
+			}
 			st := Stored{Version: p.Version}
 			switch {
 			case p.Type != types.ParameterTypeSecureString:
@@ -133,7 +148,7 @@ func (s *Store) Read(ctx context.Context, names []string) (map[string]Stored, er
 			out[name] = st
 		}
 	}
-	return out, nil
+	return out, raw, nil
 }
 
 // Write stores rec under name as a SecureString, overwriting the previous
