@@ -36,7 +36,7 @@ type entry struct {
 	token      string    // empty when no valid token was ever read (or it was invalidated)
 	expiresAt  time.Time // the token's (or an expired record's) expires_at
 	validUntil time.Time // expiresAt - skew: the token is served strictly before it
-	refreshAt  time.Time // read again from then on: maximum age, or minimum read interval after a failure
+	refreshAt  time.Time // read again from then on: maximum age, or minimum read interval (and spread) after a failure
 	readAt     time.Time // when the last read ended
 	stale      bool      // token comes from an earlier read; the last one failed
 	// invalidated is the token an Invalidate dropped: the entry that
@@ -203,14 +203,17 @@ func (s *Source) outcome(old *entry, r result) *entry {
 		if c.maxAge > 0 {
 			// Spread over the last fifth of the maximum age, so that
 			// processes started together do not read again together.
-			next.refreshAt = r.at.Add(c.maxAge - time.Duration(jitter()*float64(c.maxAge/5)))
+			next.refreshAt = r.at.Add(c.maxAge - spread(c.maxAge/5))
 		}
 		return next
 	}
 	next := &entry{
 		expiresAt: r.rec.ExpiresAt,
 		readAt:    r.at,
-		refreshAt: r.at.Add(c.minReadInterval),
+		// Spread over the half of the minimum read interval that follows
+		// it, so that processes whose reads failed together do not read
+		// again together.
+		refreshAt: r.at.Add(c.minReadInterval + spread(c.minReadInterval/2)),
 		kind:      r.kind,
 		err:       r.err,
 	}
@@ -257,6 +260,9 @@ var (
 	sleepFor = defaultSleep
 )
 
+// spread returns a random duration in [0, d).
+func spread(d time.Duration) time.Duration { return time.Duration(jitter() * float64(d)) }
+
 func defaultSleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -286,7 +292,7 @@ func (s *Source) get(ctx context.Context) (*ssm.GetParameterOutput, error) {
 			return out, err
 		}
 		c.stats.throttled.Add(1)
-		d := time.Duration(jitter() * float64(min(readBackoffMax, readBackoffBase<<min(attempt, 10))))
+		d := spread(min(readBackoffMax, readBackoffBase<<min(attempt, 10)))
 		if waited+d >= c.readTimeout {
 			return out, err
 		}
