@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 // A step of a case. Exactly one of the fields says what it does.
@@ -53,10 +55,15 @@ func labelSize(label string) int {
 }
 
 // rec returns a record value for the case's profile whose access_token is
-// the labelled token, expiring at now+in.
+// the labelled token, issued at now (an hour before its expiry when that
+// is earlier), expiring at now+in.
 func rec(now time.Time, label string, in time.Duration, extra string) string {
+	exp, iss := now.Add(in), now
+	if in < hour {
+		iss = exp.Add(-hour)
+	}
 	return fmt.Sprintf(`{"access_token":%q,"token_type":"Bearer","expires_at":%q,"issued_at":%q,"profile":%q%s}`,
-		tokenFor(label, labelSize(label)), now.Add(in).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), profileMark, extra)
+		tokenFor(label, labelSize(label)), exp.UTC().Format(time.RFC3339), iss.UTC().Format(time.RFC3339), profileMark, extra)
 }
 
 // cases are the timelines every reader must follow. Each runs on a driver
@@ -98,4 +105,69 @@ func cases(now time.Time) []readerCase {
 			{put: rec(now, "A", hour, "")}, {get: "A"}, {fail: true}, {age: true}, {get: "A"},
 			{advance: hour}, {wantKind: "read_failed"}}},
 	}
+}
+
+// A form is a record that Go's tokenrecord.Parse, and so every reader,
+// must accept or refuse: each is put once and read once.
+type form struct {
+	name  string
+	token string
+	value string // profileMark stands for the case's profile
+}
+
+// forms are records at the edges of the rules; their expiry is relative to
+// now. What each reader must answer is what the Go reader answers (want).
+func forms(now time.Time) []form {
+	exp, iss := now.Add(hour).UTC(), now.Add(-hour).UTC()
+	rfc := func(t time.Time) string { return t.Format(time.RFC3339) }
+	// fields is the rest of a record after its access_token.
+	fields := func(expiresAt, issuedAt, profile string) string {
+		return fmt.Sprintf(`"token_type":"Bearer","expires_at":%s,"issued_at":%s,"profile":%s`, expiresAt, issuedAt, profile)
+	}
+	q := func(s string) string { return fmt.Sprintf("%q", s) }
+	std := func(expiresAt string) string { return fields(q(expiresAt), q(rfc(iss)), q(profileMark)) }
+	ns := time.Date(exp.Year(), exp.Month(), exp.Day(), exp.Hour(), exp.Minute(), exp.Second(), 123456789, time.UTC)
+	india, newfoundland := time.FixedZone("", 5*3600+1800), time.FixedZone("", -(3*3600+1800))
+	list := []struct{ name, token, rest string }{
+		{"valid", "", std(rfc(exp))},
+		{"expires_at with nanoseconds", "", std(ns.Format(time.RFC3339Nano))},
+		{"expires_at with milliseconds", "", std(exp.Format("2006-01-02T15:04:05.000Z07:00"))},
+		{"expires_at at +05:30", "", std(rfc(exp.In(india)))},
+		{"expires_at at -03:30, inside the skew", "", std(rfc(now.Add(30 * time.Second).In(newfoundland)))},
+		{"expires_at without an offset", "", std(exp.Format("2006-01-02T15:04:05"))},
+		{"expires_at a date alone", "", std(exp.Add(24 * hour).Format("2006-01-02"))},
+		{"expires_at with a space for T", "", std(exp.Format("2006-01-02 15:04:05Z07:00"))},
+		{"expires_at with a lower-case z", "", std(strings.Replace(rfc(exp), "Z", "z", 1))},
+		{"expires_at with an offset without colon", "", std(exp.In(india).Format("2006-01-02T15:04:05-0700"))},
+		{"expires_at a number", "", fields(fmt.Sprint(exp.Unix()), q(rfc(iss)), q(profileMark))},
+		{"another profile's record", "", fields(q(rfc(exp)), q(rfc(iss)), q("another-tenant"))},
+		{"profile null", "", fields(q(rfc(exp)), q(rfc(iss)), "null")},
+		{"no issued_at", "", fields(q(rfc(exp)), "null", q(profileMark))},
+		{"issued_at not before expires_at", "", fields(q(rfc(exp)), q(rfc(exp)), q(profileMark))},
+		{"token_type not a string", "", strings.Replace(std(rfc(exp)), `"Bearer"`, "5", 1)},
+		{"fingerprint not a string", "", std(rfc(exp)) + `,"fingerprint":7`},
+		{"access_token with white space", tokenFor("ws-1", 24) + " " + tokenFor("ws-2", 24), std(rfc(exp))},
+	}
+	out := make([]form, len(list))
+	for i, l := range list {
+		tok := l.token
+		if tok == "" {
+			tok = tokenFor(fmt.Sprintf("form-%d", i), 48)
+		}
+		out[i] = form{name: l.name, token: tok, value: fmt.Sprintf(`{"access_token":%q,%s}`, tok, l.rest)}
+	}
+	return out
+}
+
+// want is what the Go reader answers for v as profile's record at now: the
+// token's label, or the error kind.
+func (f form) want(profile string, now time.Time) (served bool, kind string) {
+	r, err := tokenrecord.Parse([]byte(strings.ReplaceAll(f.value, profileMark, profile)))
+	switch {
+	case err != nil, r.Profile != profile:
+		return false, "unreadable"
+	case !r.ValidAt(now, time.Minute):
+		return false, "expired"
+	}
+	return true, ""
 }

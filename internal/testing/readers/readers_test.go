@@ -38,8 +38,8 @@ var readers = []reader{
 }
 
 // TestReaders runs every reader on every pinned interpreter of its
-// language (the oldest and the newest tested) through each case, against
-// moto.
+// language (the oldest and the newest tested) through each case, and
+// through every form of record, against moto.
 func TestReaders(t *testing.T) {
 	root := repoRoot(t)
 	srv := mototest.Start(t)
@@ -60,7 +60,7 @@ func TestReaders(t *testing.T) {
 					t.Logf("%s %s", rt.name, v)
 				}
 				prefix := fmt.Sprintf("%s/%s-%s-", tokenrecord.DefaultPrefix, strings.ReplaceAll(r.name, "-", ""), strings.ReplaceAll(rt.name, ".", ""))
-				d.close(t)
+				t.Run("forms", func(t *testing.T) { w.runForms(t, d, prefix+"form", r.extension) })
 				for i, c := range cases(time.Now()) {
 					t.Run(c.name, func(t *testing.T) {
 						w.runCase(t, startDriver(t, cmd()), fmt.Sprintf("%s%d", prefix, i), c, r.extension)
@@ -164,6 +164,37 @@ func (w world) runCase(t *testing.T, d *driver, param string, c readerCase, viaE
 		t.Errorf("GetParameter calls = %d; want %d", got, want)
 	}
 	checkNoLeak(t, transcript, secrets)
+}
+
+// runForms puts each form under a parameter of its own and reads it once
+// with d: the reader must serve it, or refuse it with the kind of error,
+// as the Go reader does, after one GetParameter call (two through the
+// Extension when it refuses it).
+func (w world) runForms(t *testing.T, d *driver, prefix string, viaExtension bool) {
+	w.proxy.Clear()
+	now := time.Now()
+	var secrets []string
+	for i, f := range forms(now) {
+		param := fmt.Sprintf("%s%d", prefix, i)
+		served, kind := f.want(profileOf(param), now)
+		w.put(t, param, strings.ReplaceAll(f.value, profileMark, profileOf(param)))
+		secrets = append(secrets, f.value)
+		w.proxy.Reset()
+		t.Logf("form %q: served %v, kind %q", f.name, served, kind)
+		if served {
+			get(t, d, param, f.token, "")
+		} else {
+			get(t, d, param, "", kind)
+		}
+		want := 1
+		if viaExtension && !served {
+			want = 2
+		}
+		if got := w.proxy.Count(mototest.OpGetParameter); got != want {
+			t.Errorf("form %q: GetParameter calls = %d; want %d", f.name, got, want)
+		}
+	}
+	checkNoLeak(t, d.close(t), secrets)
 }
 
 // checkNoLeak fails when transcript holds an 8-byte piece of any record's

@@ -36,7 +36,7 @@ _ssm = None
 def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DEFAULT_SKEW, now=time.time):
     """Returns the profile's access token, read through the extension."""
     name = tokenrecord.parameter_name(profile, prefix)
-    rec, err = _parse_or_none(_from_extension(name), name, now), None
+    rec, err = _parse_or_none(_from_extension(name), name, profile, now), None
     if tokenrecord.usable(rec, now(), skew):
         _last[name] = rec
         return rec.access_token
@@ -48,7 +48,7 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DE
     if err is not None:
         raise err
     try:
-        rec = tokenrecord.parse(_from_ssm(name), name, now())  # the extension's copy is unusable
+        rec = tokenrecord.parse(_from_ssm(name), name, now(), profile)  # the extension's copy is unusable
         if not tokenrecord.usable(rec, now(), skew):
             err = tokenrecord.expired_error(name, rec)
     except TokenError as e:
@@ -62,11 +62,11 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DE
     raise err
 
 
-def _parse_or_none(value, name, now):
+def _parse_or_none(value, name, profile, now):
     if value is None:
         return None
     try:
-        return tokenrecord.parse(value, name, now())
+        return tokenrecord.parse(value, name, now(), profile)
     except TokenError:
         return None  # read it again from SSM
 
