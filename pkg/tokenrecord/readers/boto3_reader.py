@@ -75,8 +75,7 @@ class TokenReader:
         self._gate.failed(name, self._now(), err)
         if tokenrecord.usable(old, self._now(), self._skew):
             return old.access_token  # a failed read never takes away a token that is still valid
-        err.__context__ = None  # raised outside the except block: nothing chained
-        raise err
+        raise tokenrecord.detached(err)  # no frame below this one, nor its record, stays reachable
 
     def _get(self, name, profile):
         err, value = None, None

@@ -58,8 +58,7 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DE
         _last[name] = rec
         return rec.access_token
     _gate.failed(name, now(), err)
-    err.__context__ = None
-    raise err
+    raise tokenrecord.detached(err)  # no frame below this one, nor its record, stays reachable
 
 
 def _parse_or_none(value, name, profile, now):

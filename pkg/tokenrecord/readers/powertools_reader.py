@@ -52,8 +52,7 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, max_age=300, skew=t
     _gate.failed(name, now(), err)
     if tokenrecord.usable(_last.get(name), now(), skew):
         return _last[name].access_token
-    err.__context__ = None
-    raise err
+    raise tokenrecord.detached(err)  # no frame below this one, nor its record, stays reachable
 
 
 def _read(name, profile, max_age, force, now):

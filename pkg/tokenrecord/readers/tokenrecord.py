@@ -15,9 +15,9 @@ ReadGate keeps a failing parameter from being read more than once per 5 s.
 
 Errors are TokenError with .kind one of NOT_FOUND, UNREADABLE, EXPIRED,
 READ_FAILED. Their message names the parameter and what is wrong, never the
-token or the raw record, and they are raised outside any except block, so
-neither __cause__ nor __context__ keeps the value (``raise ... from None``
-alone still sets __context__).
+token or the raw record, and readers raise them detached(): neither
+__cause__, __context__ nor a traceback frame keeps the value (``raise ...
+from None`` alone still sets __context__).
 """
 
 import json
@@ -125,11 +125,20 @@ def _check(value, profile):
 
 def parse(value, parameter, read_at, profile=None):
     """Parses profile's record value read at read_at (profile None: any profile's).
-    Raises TokenError (UNREADABLE)."""
+    Raises TokenError (UNREADABLE) from a frame that no longer holds the value."""
     checked = _check(value, profile)
+    del value  # an error's traceback keeps its frames' locals
     if isinstance(checked, str):
         raise _unreadable(parameter, checked)
     return Record(*checked, read_at)
+
+
+def detached(err):
+    """err without the traceback, cause and context it gathered on its way up:
+    their frames hold the raw record, and error reporters print every frame's
+    locals. Readers raise detached(err) from a frame that holds no secret."""
+    err.__cause__ = err.__context__ = None
+    return err.with_traceback(None)
 
 
 def usable(record, now, skew=DEFAULT_SKEW):

@@ -26,7 +26,8 @@ def now():
 
 
 def reachable(err):
-    """Every text an error lets a caller reach: messages, reprs, attributes, chain, traceback."""
+    """Every text an error lets a caller reach: messages, reprs, attributes, chain, and the
+    traceback with the locals of every frame, as error reporters print it."""
     parts, seen, todo = [], set(), [err]
     while todo:
         e = todo.pop()
@@ -34,7 +35,7 @@ def reachable(err):
             continue
         seen.add(id(e))
         parts += [type(e).__name__, str(e), repr(e), repr(e.args), repr(getattr(e, "__dict__", {}))]
-        parts += ["".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False))]
+        parts += traceback.TracebackException(type(e), e, e.__traceback__, capture_locals=True).format(chain=False)
         todo += [e.__cause__, e.__context__]
     return "\n".join(parts)
 
