@@ -71,6 +71,10 @@ func rec(now time.Time, label string, in time.Duration, extra string) string {
 func cases(now time.Time) []readerCase {
 	notJSON := tokenFor("notjson", 40) // a bare token where the record should be
 	exp := now.Add(hour).UTC().Format(time.RFC3339)
+	var missing []step
+	for range 10 {
+		missing = append(missing, step{wantKind: "not_found"})
+	}
 	return []readerCase{
 		{name: "valid", reads: 1, steps: []step{
 			{put: rec(now, "A", hour, "")}, {get: "A"}, {get: "A"}, {get: "A"}}},
@@ -101,6 +105,11 @@ func cases(now time.Time) []readerCase {
 		{name: "a failing parameter is read at most once per 5 s", reads: 2, extReads: 3, steps: []step{
 			{put: rec(now, "A", -10*time.Second, "")}, {wantKind: "expired"}, {wantKind: "expired"},
 			{advance: 6 * time.Second}, {wantKind: "expired"}}},
+		// The minimum read interval covers the whole call, the Extension's
+		// read included: ten calls on a missing parameter, then one after
+		// the interval.
+		{name: "a missing parameter is read at most once per 5 s", reads: 2, extReads: 4, steps: append(missing,
+			step{advance: 6 * time.Second}, step{wantKind: "not_found"})},
 		{name: "read failure with a valid cached token", reads: 3, extReads: 4, steps: []step{
 			{put: rec(now, "A", hour, "")}, {get: "A"}, {fail: true}, {age: true}, {get: "A"},
 			{advance: hour}, {wantKind: "read_failed"}}},
