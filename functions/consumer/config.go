@@ -7,20 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/emf"
 	"github.com/m2mtokens/oauth-token-rotator/internal/urlpolicy"
 	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
-// Defaults of the optional environment variables.
-const (
-	defaultNamespace   = "OAuthTokenRotator"
-	defaultEnvironment = "local"
-)
-
-// Config is the function's configuration, read from its environment once at
-// init.
-type Config struct {
+// config is the function's configuration, read from its environment once at
+// init by loadConfig.
+type config struct {
 	// Profile is the profile whose token the function uses (PROFILE,
 	// required).
 	Profile string
@@ -35,10 +30,10 @@ type Config struct {
 	// (TOKEN_PARAMETER_PREFIX, optional; default tokenrecord.DefaultPrefix).
 	ParameterPrefix string
 	// Namespace is the CloudWatch namespace of the metrics
-	// (METRICS_NAMESPACE, optional; default "OAuthTokenRotator").
+	// (METRICS_NAMESPACE, optional; default emf.DefaultNamespace).
 	Namespace string
 	// Environment is the Environment dimension of the metrics (ENVIRONMENT,
-	// optional; default "local").
+	// optional; default emf.DefaultEnvironment).
 	Environment string
 	// MinReadInterval is the shortest time between two reads of the
 	// parameter after a failed read, or after a 401 whose re-read returned
@@ -48,10 +43,10 @@ type Config struct {
 	MinReadInterval time.Duration
 }
 
-// ConfigFromEnv reads the configuration with getenv (os.Getenv in main). It
-// reports every invalid variable at once, each error naming its variable.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{
+// loadConfig reads the configuration with getenv (os.Getenv in main). Its
+// one error names every invalid variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{
 		Profile:         strings.TrimSpace(getenv("PROFILE")),
 		UserAgent:       strings.TrimSpace(getenv("USER_AGENT")),
 		ParameterPrefix: strings.TrimSpace(getenv("TOKEN_PARAMETER_PREFIX")),
@@ -65,10 +60,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		cfg.ParameterPrefix = tokenrecord.DefaultPrefix
 	}
 	if cfg.Namespace == "" {
-		cfg.Namespace = defaultNamespace
+		cfg.Namespace = emf.DefaultNamespace
 	}
 	if cfg.Environment == "" {
-		cfg.Environment = defaultEnvironment
+		cfg.Environment = emf.DefaultEnvironment
 	}
 
 	var errs []error

@@ -46,10 +46,10 @@ func main() {
 // consumerMaxBackoff bounds the SDK's wait between two attempts of a read.
 const consumerMaxBackoff = time.Second
 
-// setup builds the Handler once per process, outside the handler, so that
+// setup builds the handler once per process, outside the handler, so that
 // its cache survives warm invocations.
-func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*Handler, error) {
-	cfg, err := ConfigFromEnv(getenv)
+func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*handler, error) {
+	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -73,5 +73,5 @@ func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (
 		MinReadInterval: cfg.MinReadInterval,
 		Logger:          logger,
 	})
-	return NewHandler(cfg, cache, nil, metrics), nil
+	return newHandler(cfg, cache, nil, metrics), nil
 }
