@@ -323,7 +323,10 @@ func (s *Source) decode(out *ssm.GetParameterOutput) (tokenrecord.Record, error,
 // API rejects token (401). It reports whether the token was dropped: false
 // when the cache holds another token (another caller has already replaced
 // it, so a burst of rejections causes one read) or holds none. The first
-// rejection of a token always causes one read. If that read returns the same
+// rejection of a token always causes one read that starts after it: a read
+// already in flight, whose answer may predate the rejection, serves the
+// dropped token neither from its answer (the parameter is read once more)
+// nor as the stale token of a failure. If that read returns the same
 // token (the rotator has not replaced it yet), further rejections of it are
 // ignored until Config.MinReadInterval has passed since that read, so that a
 // partner API that rejects every request cannot turn each request into an
