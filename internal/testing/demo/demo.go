@@ -1,14 +1,3 @@
-// Package demo runs the whole system on one machine, with no AWS account and
-// no Docker: moto_server stands in for Secrets Manager and SSM, package
-// oauthtest for the token endpoints (the four partners, plus Cognito with
-// client_secret_basic, Okta with private_key_jwt and Salesforce, whose
-// answers lack expires_in) and a partner API, and the real rotator and
-// consumer bootstrap binaries run under the Lambda Runtime API of package
-// lambdatest.
-//
-// Run prints a short report as it goes and returns the figures, so the same
-// flow is both `make demo` and an end-to-end test. Every process it starts
-// is stopped when it returns, including when ctx is cancelled (Ctrl-C).
 package demo
 
 import (
@@ -57,6 +46,7 @@ type Report struct {
 	SecondRun   RunFigures
 	Consumer    ConsumerFigures
 	Revocation  RevocationFigures
+	Status      StatusFigures
 	LogLines    int
 	Leaks       int
 	BuildTime   time.Duration
@@ -143,7 +133,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	}
 	d.rep.Elapsed = time.Since(start)
 	d.say("")
-	d.say("OK: one token request per profile (client_secret_post, client_secret_basic, private_key_jwt; expiry from expires_in, a JWT exp or default_lifetime), none on the second run; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401 (%.1fs in all).",
+	d.say("OK: one token request per profile (client_secret_post, client_secret_basic, private_key_jwt; expiry from expires_in, a JWT exp or default_lifetime), none on the second run; status listed every profile without a token request or secret read; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401 (%.1fs in all).",
 		d.rep.Consumer.Invocations, d.rep.Elapsed.Seconds())
 	return d.rep, nil
 }
@@ -204,6 +194,9 @@ func (r Report) check() error {
 		"consumer: %+v; want every answer 200 from one SSM read and no token request", r.Consumer)
 	want(r.Revocation.Status == 200 && r.Revocation.APICalls == 2 && r.Revocation.SSMReads == 1 && r.Revocation.TokenRequests == 1,
 		"revocation: %+v; want 200 after one 401 and one re-read, from one forced token request", r.Revocation)
+	want(r.Status.Rows == r.Profiles && r.Status.Correct == r.Profiles && r.Status.OK == r.Profiles && r.Status.GetParameters == (r.Profiles+1+9)/10 &&
+		r.Status.OtherCalls == 0 && r.Status.TokenRequests == 0 && r.Status.Leaks == 0,
+		"status: %+v; want %d correct rows, all ok, from ceil((%d+1)/10) GetParameters calls and no other call, token request or leak", r.Status, r.Profiles, r.Profiles)
 	want(r.Leaks == 0, "%d log lines contain a piece of a secret or token", r.Leaks)
 	return errors.Join(errs...)
 }

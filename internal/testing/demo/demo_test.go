@@ -14,7 +14,7 @@ import (
 )
 
 // TestDemo runs `make demo`'s flow end to end on the real binaries: both
-// rotator runs (the sandbox profiles plus Cognito with client_secret_basic,
+// rotator runs, a {"status": true} request counted call by call, (the sandbox profiles plus Cognito with client_secret_basic,
 // Okta with private_key_jwt and Salesforce without expires_in), fifty warm consumer invocations with exactly one parameter
 // read, a revoked token replaced after one 401, and no secret or token in
 // any log line. Run checks each claim itself; the test checks the figures
@@ -48,6 +48,9 @@ func TestDemo(t *testing.T) {
 	if rep.Revocation.Status != 200 || rep.Revocation.APICalls != 2 || rep.Revocation.SSMReads != 1 {
 		t.Errorf("revocation = %+v; want one 401, one re-read, then 200", rep.Revocation)
 	}
+	if rep.Status.Rows != 8 || rep.Status.Correct != 8 || rep.Status.GetParameters != 1 || rep.Status.OtherCalls != 0 || rep.Status.TokenRequests != 0 {
+		t.Errorf("status figures = %+v; want 8 correct rows from one GetParameters call, no other call, no token request", rep.Status)
+	}
 	if rep.Leaks != 0 || rep.LogLines < 10 {
 		t.Errorf("%d of %d log lines leak; want 0 of many", rep.Leaks, rep.LogLines)
 	}
@@ -61,7 +64,8 @@ func TestCheckCatchesBrokenClaims(t *testing.T) {
 		FirstRun:   RunFigures{Refreshed: 5, TokenRequests: 5, SecretReads: 3},
 		SecondRun:  RunFigures{Skipped: 5},
 		Consumer:   ConsumerFigures{Invocations: 10, OK: 10, SSMReads: 1},
-		Revocation: RevocationFigures{Status: 200, APICalls: 2, SSMReads: 1, TokenRequests: 1}}
+		Revocation: RevocationFigures{Status: 200, APICalls: 2, SSMReads: 1, TokenRequests: 1},
+		Status:     StatusFigures{Rows: 5, Correct: 5, OK: 5, GetParameters: 1}}
 	if err := good.check(); err != nil {
 		t.Fatalf("check(good) = %v", err)
 	}
@@ -76,6 +80,10 @@ func TestCheckCatchesBrokenClaims(t *testing.T) {
 		{"consumer requested a token", func(r *Report) { r.Consumer.TokenRequests = 1 }},
 		{"revocation not healed", func(r *Report) { r.Revocation.Status = 401 }},
 		{"a leak", func(r *Report) { r.Leaks = 1 }},
+		{"status requested a token", func(r *Report) { r.Status.TokenRequests = 1 }},
+		{"status read a secret", func(r *Report) { r.Status.OtherCalls = 1 }},
+		{"status read unbatched", func(r *Report) { r.Status.GetParameters = 6 }},
+		{"status row wrong", func(r *Report) { r.Status.Correct = 4 }},
 	}
 	for _, tt := range tests {
 		r := good
