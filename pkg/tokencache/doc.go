@@ -61,6 +61,19 @@
 // key; the stack's TokenReaderPolicyArn output is a managed policy that
 // grants both for every record (attach it to the Lambda or ECS task role).
 //
+// # Consumers in other accounts
+//
+// One rotator serves the whole organization: a consumer in another
+// account reads the rotator account's records through the reader role that
+// the rotator's stack creates for the accounts it names (its
+// CrossAccountReaderRoleArn output; docs/cross-account.md). Build the SSM
+// client with that role's credentials, from stscreds.NewAssumeRoleProvider
+// in an aws.CredentialsCache, in the rotator's region, and set
+// Config.RoleARN so that errors name the role and say what to change when
+// it cannot be assumed or may not read a record. Example_otherAccount
+// shows the whole of it. This package does not link STS itself: only the
+// programs that read from another account pay for it.
+//
 // # Configuration
 //
 // Config's zero value is ready to use. Its fields, and their defaults:
