@@ -87,7 +87,10 @@ func readerClient(t *testing.T, org orgtest.Org, proxy *mototest.Proxy, account 
 		t.Fatal(err)
 	}
 	creds := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), org.Reader.ARN,
-		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "tokencache-test"; o.Duration = 15 * time.Minute }),
+		func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "tokencache-test"
+			o.Duration = 15 * time.Minute
+		}),
 		func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = window })
 	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Credentials = creds; o.Region = mototest.Region })
 	return client, creds, own

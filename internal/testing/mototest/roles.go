@@ -275,8 +275,10 @@ func (p *Proxy) learn(resp *http.Response) error {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	var out struct {
 		Result struct {
-			Credentials struct{ AccessKeyID string `xml:"AccessKeyId"` } `xml:"Credentials"`
-			User        struct{ Arn string }                            `xml:"AssumedRoleUser"`
+			Credentials struct {
+				AccessKeyID string `xml:"AccessKeyId"`
+			} `xml:"Credentials"`
+			User struct{ Arn string } `xml:"AssumedRoleUser"`
 		} `xml:"AssumeRoleResult"`
 	}
 	if err := xml.Unmarshal(body, &out); err != nil {
