@@ -10,12 +10,20 @@
 // configuration comes from the environment alone (package awsenv):
 // AWS_REGION, the execution role's credentials, AWS_ENDPOINT_URL(_SSM).
 //
+// A consumer in another account than the rotator's (consumer.yaml) sets
+// TOKEN_READER_ROLE_ARN, the rotator stack's CrossAccountReaderRoleArn
+// output: the records are read with that role's credentials, assumed with
+// the execution role's (which needs sts:AssumeRole on it and no SSM
+// permission) and replaced before they expire; and TOKEN_REGION, the
+// rotator's region, when it is not AWS_REGION.
+//
 // Event {"method": "GET", "path": "/…", "body": "…"}; answer
 // {"status": 200, "body": "…"}. Each invocation writes one CloudWatch
 // Embedded Metric Format line on stdout with the cache's counters.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,7 +34,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
@@ -50,7 +57,8 @@ const consumerMaxBackoff = time.Second
 // its cache survives warm invocations.
 func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*Handler, error) {
 	cfg, err := ConfigFromEnv(getenv)
-	if err != nil {
+	role, roleErr := readerRoleFromEnv(getenv)
+	if err = errors.Join(err, roleErr); err != nil {
 		return nil, err
 	}
 	// honours AWS_ENDPOINT_URL(_SSM). The retryer is the SDK's standard one
@@ -68,10 +76,11 @@ func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
 	}
-	cache := tokencache.New(ssm.NewFromConfig(awsCfg), tokencache.Config{
+	cache := tokencache.New(role.ssmClient(awsCfg, sessionName(getenv)), tokencache.Config{
 		Prefix:          cfg.ParameterPrefix,
 		MinReadInterval: cfg.MinReadInterval,
 		Logger:          logger,
+		RoleARN:         role.ARN,
 	})
 	return NewHandler(cfg, cache, nil, metrics), nil
 }
