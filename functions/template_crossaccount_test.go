@@ -3,7 +3,6 @@ package functions_test
 import (
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -22,7 +21,6 @@ import (
 
 const (
 	readerRolePath   = "../reader-role.yaml"
-	consumerTplPath  = "../consumer.yaml"
 	crossAccountID   = cfntest.ReaderStackID
 	crossAccountOut  = "CrossAccountReaderRoleArn"
 	crossAccountCond = "HasCrossAccountReaders"
@@ -277,49 +275,5 @@ func TestCrossAccountParameterPatterns(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// TestConsumerTemplate: consumer.yaml deploys the example consumer alone,
-// built as template.yaml builds it, reading through the reader role: its
-// only permission is sts:AssumeRole on that role.
-func TestConsumerTemplate(t *testing.T) {
-	tpl, err := cfntest.Load(consumerTplPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := resourcesOfType(tpl, "AWS::Serverless::Function"); !slices.Equal(got, []string{"ConsumerFunction"}) {
-		t.Errorf("consumer.yaml functions = %v; want ConsumerFunction alone", got)
-	}
-	if !reflect.DeepEqual(tpl["Globals"], loadTemplate(t)["Globals"]) {
-		t.Errorf("consumer.yaml Globals = %v; want template.yaml's", tpl["Globals"])
-	}
-	if _, hasDefault := getMap(tpl, "Parameters", "TokenReaderRoleArn")["Default"]; hasDefault {
-		t.Error("consumer.yaml TokenReaderRoleArn has a Default; it must be given")
-	}
-	fn := getMap(tpl, "Resources", "ConsumerFunction")
-	if get(fn, "Metadata", "BuildMethod") != "makefile" || get(fn, "Properties", "CodeUri") != "." {
-		t.Errorf("ConsumerFunction builds with %v from %v; want makefile from . (the Makefile's build-ConsumerFunction)",
-			get(fn, "Metadata", "BuildMethod"), get(fn, "Properties", "CodeUri"))
-	}
-	envs := getMap(fn, "Properties", "Environment", "Variables")
-	for k, p := range map[string]string{"TOKEN_READER_ROLE_ARN": "TokenReaderRoleArn", "TOKEN_REGION": "TokenRegion",
-		"PROFILE": "ConsumerProfile", "API_BASE_URL": "ConsumerApiBaseUrl", "TOKEN_PARAMETER_PREFIX": "TokenParameterPrefix"} {
-		if got := render(envs[k]); got != "${"+p+"}" {
-			t.Errorf("ConsumerFunction %s = %s; want ${%s}", k, got, p)
-		}
-	}
-	stmts, problems := collectStatements(tpl)
-	for _, p := range problems {
-		t.Error(p)
-	}
-	want := []map[string]any{{"Sid": "AssumeTokenReaderRole", "Effect": "Allow", "Action": "sts:AssumeRole",
-		"Resource": map[string]any{"Ref": "TokenReaderRoleArn"}}}
-	var got []map[string]any
-	for _, s := range stmts {
-		got = append(got, s.doc)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("consumer.yaml grants %v; want only %v", got, want)
 	}
 }
