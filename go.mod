@@ -8,8 +8,8 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
-	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.49.0 // held: the last release before schema-based serde (go doc ./internal/testing/perf)
-	github.com/aws/aws-sdk-go-v2/service/ssm v1.79.3 // held: the last release before schema-based serde (go doc ./internal/testing/perf)
+	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.49.0 // held: see docs/performance.md#bootstrap-size-and-the-held-sdk-clients
+	github.com/aws/aws-sdk-go-v2/service/ssm v1.79.3 // held: see docs/performance.md#bootstrap-size-and-the-held-sdk-clients
 	github.com/aws/smithy-go v1.28.8
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/sync v0.24.0

@@ -21,9 +21,9 @@ const bootstrapBudget = 8 << 20
 // -trimpath, -ldflags="-s -w") and fails if a bootstrap reaches 8 MiB.
 // Sizes are deterministic for a given toolchain and go.sum, so this is a
 // budget, not a timing. The usual way to break it is a dependency that
-// links a large package init: see the README's "Bootstrap size" (the
-// held ssm and secretsmanager versions, awsenv in place of
-// config.LoadDefaultConfig) before raising it.
+// links a large package init: see docs/performance.md, "Bootstrap size
+// and the held SDK clients" (the held ssm and secretsmanager versions,
+// awsenv in place of config.LoadDefaultConfig) before raising it.
 func TestBootstrapSizeBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both functions for linux/arm64")

@@ -7,20 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/emf"
 	"github.com/m2mtokens/oauth-token-rotator/internal/urlpolicy"
 	"github.com/m2mtokens/oauth-token-rotator/internal/version"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
-// Defaults of the optional environment variables.
-const (
-	defaultNamespace   = "OAuthTokenRotator"
-	defaultEnvironment = "local"
-)
-
-// Config is the function's configuration, read from its environment once at
-// init.
-type Config struct {
+// config is the function's configuration, read from its environment once at
+// init by loadConfig.
+type config struct {
 	// Profile is the profile whose token the function uses (PROFILE,
 	// required).
 	Profile string
@@ -35,10 +30,10 @@ type Config struct {
 	// (TOKEN_PARAMETER_PREFIX, optional; default tokenrecord.DefaultPrefix).
 	ParameterPrefix string
 	// Namespace is the CloudWatch namespace of the metrics
-	// (METRICS_NAMESPACE, optional; default "OAuthTokenRotator").
+	// (METRICS_NAMESPACE, optional; default emf.DefaultNamespace).
 	Namespace string
 	// Environment is the Environment dimension of the metrics (ENVIRONMENT,
-	// optional; default "local").
+	// optional; default emf.DefaultEnvironment).
 	Environment string
 	// MinReadInterval is the shortest time between two reads of the
 	// parameter after a failed read, or after a 401 whose re-read returned
@@ -46,12 +41,19 @@ type Config struct {
 	// as 5s; zero means tokencache.DefaultMinReadInterval and a negative
 	// value turns the guard off).
 	MinReadInterval time.Duration
+	// Reader is where the records are when they are in another account or
+	// region (TOKEN_READER_ROLE_ARN, TOKEN_REGION, optional; see
+	// readerRole).
+	Reader readerRole
+	// SessionName names the reader role's sessions
+	// (AWS_LAMBDA_FUNCTION_NAME, set by Lambda; see sessionName).
+	SessionName string
 }
 
-// ConfigFromEnv reads the configuration with getenv (os.Getenv in main). It
-// reports every invalid variable at once, each error naming its variable.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{
+// loadConfig reads the configuration with getenv (os.Getenv in main). Its
+// one error names every invalid variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{
 		Profile:         strings.TrimSpace(getenv("PROFILE")),
 		UserAgent:       strings.TrimSpace(getenv("USER_AGENT")),
 		ParameterPrefix: strings.TrimSpace(getenv("TOKEN_PARAMETER_PREFIX")),
@@ -65,10 +67,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		cfg.ParameterPrefix = tokenrecord.DefaultPrefix
 	}
 	if cfg.Namespace == "" {
-		cfg.Namespace = defaultNamespace
+		cfg.Namespace = emf.DefaultNamespace
 	}
 	if cfg.Environment == "" {
-		cfg.Environment = defaultEnvironment
+		cfg.Environment = emf.DefaultEnvironment
 	}
 
 	var errs []error
@@ -101,6 +103,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			bad("TOKEN_MIN_READ_INTERVAL", "%q is not a duration such as 5s", v)
 		}
 	}
+	if cfg.Reader, err = readerRoleFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	}
+	cfg.SessionName = sessionName(getenv)
 	return cfg, errors.Join(errs...)
 }
 

@@ -13,7 +13,7 @@ func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
-func TestConfigFromEnv(t *testing.T) {
+func TestLoadConfig(t *testing.T) {
 	valid := func() map[string]string {
 		return map[string]string{"PROFILE": "aviv-caas-agency-42", "API_BASE_URL": "https://api.aviv-group.com/"}
 	}
@@ -21,21 +21,21 @@ func TestConfigFromEnv(t *testing.T) {
 		name    string
 		change  map[string]string
 		wantErr []string // every one must appear; empty means valid
-		check   func(t *testing.T, cfg Config)
+		check   func(t *testing.T, cfg config)
 	}{
-		{name: "defaults", check: func(t *testing.T, cfg Config) {
+		{name: "defaults", check: func(t *testing.T, cfg config) {
 			if cfg.BaseURL.String() != "https://api.aviv-group.com" || cfg.UserAgent != version.UserAgent("consumer") ||
 				cfg.ParameterPrefix != "/oauth-tokens" || cfg.Namespace != "OAuthTokenRotator" || cfg.Environment != "local" {
-				t.Errorf("ConfigFromEnv = %+v; want the documented defaults", cfg)
+				t.Errorf("loadConfig = %+v; want the documented defaults", cfg)
 			}
 		}},
 		{name: "everything set", change: map[string]string{
 			"API_BASE_URL": "https://api.example.com/sandbox/v3", "USER_AGENT": "leads/1.0",
 			"TOKEN_PARAMETER_PREFIX": "/team/tokens", "METRICS_NAMESPACE": "Team/Tokens", "ENVIRONMENT": "production",
-		}, check: func(t *testing.T, cfg Config) {
+		}, check: func(t *testing.T, cfg config) {
 			if cfg.BaseURL.Path != "/sandbox/v3" || cfg.UserAgent != "leads/1.0" || cfg.ParameterPrefix != "/team/tokens" ||
 				cfg.Namespace != "Team/Tokens" || cfg.Environment != "production" {
-				t.Errorf("ConfigFromEnv = %+v; want the values set", cfg)
+				t.Errorf("loadConfig = %+v; want the values set", cfg)
 			}
 		}},
 		{name: "http to 127.0.0.1", change: map[string]string{"API_BASE_URL": "http://127.0.0.1:8080"}},
@@ -54,7 +54,14 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "TOKEN_PARAMETER_PREFIX relative", change: map[string]string{"TOKEN_PARAMETER_PREFIX": "oauth-tokens"}, wantErr: []string{"TOKEN_PARAMETER_PREFIX"}},
 		{name: "USER_AGENT with a newline", change: map[string]string{"USER_AGENT": "a\nX-Injected: 1"}, wantErr: []string{"USER_AGENT"}},
 		{name: "METRICS_NAMESPACE invalid", change: map[string]string{"METRICS_NAMESPACE": "a b"}, wantErr: []string{"METRICS_NAMESPACE"}},
-		{name: "TOKEN_MIN_READ_INTERVAL set", change: map[string]string{"TOKEN_MIN_READ_INTERVAL": "250ms"}, check: func(t *testing.T, cfg Config) {
+		{name: "reader role and region", change: map[string]string{"TOKEN_READER_ROLE_ARN": "arn:aws:iam::123456789012:role/reader",
+			"TOKEN_REGION": "eu-west-1", "AWS_LAMBDA_FUNCTION_NAME": "leads-export"}, check: func(t *testing.T, cfg config) {
+			if cfg.Reader != (readerRole{ARN: "arn:aws:iam::123456789012:role/reader", Region: "eu-west-1"}) || cfg.SessionName != "leads-export" {
+				t.Errorf("Reader = %+v, SessionName %q; want the role, the region and the function's name", cfg.Reader, cfg.SessionName)
+			}
+		}},
+		{name: "TOKEN_READER_ROLE_ARN invalid", change: map[string]string{"TOKEN_READER_ROLE_ARN": "reader"}, wantErr: []string{"TOKEN_READER_ROLE_ARN", "CrossAccountReaderRoleArn"}},
+		{name: "TOKEN_MIN_READ_INTERVAL set", change: map[string]string{"TOKEN_MIN_READ_INTERVAL": "250ms"}, check: func(t *testing.T, cfg config) {
 			if cfg.MinReadInterval != 250*time.Millisecond {
 				t.Errorf("MinReadInterval = %v; want 250ms", cfg.MinReadInterval)
 			}
@@ -68,10 +75,10 @@ func TestConfigFromEnv(t *testing.T) {
 			for k, v := range tt.change {
 				vars[k] = v
 			}
-			cfg, err := ConfigFromEnv(env(vars))
+			cfg, err := loadConfig(env(vars))
 			if len(tt.wantErr) == 0 {
 				if err != nil {
-					t.Fatalf("ConfigFromEnv(%v) = %v; want no error", vars, err)
+					t.Fatalf("loadConfig(%v) = %v; want no error", vars, err)
 				}
 				if tt.check != nil {
 					tt.check(t, cfg)
@@ -79,15 +86,15 @@ func TestConfigFromEnv(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("ConfigFromEnv(%v) = nil error; want one containing %q", vars, tt.wantErr)
+				t.Fatalf("loadConfig(%v) = nil error; want one containing %q", vars, tt.wantErr)
 			}
 			for _, want := range tt.wantErr {
 				if !strings.Contains(err.Error(), want) {
-					t.Errorf("ConfigFromEnv(%v) = %q; want it to contain %q", vars, err, want)
+					t.Errorf("loadConfig(%v) = %q; want it to contain %q", vars, err, want)
 				}
 			}
 			if strings.Contains(err.Error(), "pa55word") {
-				t.Errorf("ConfigFromEnv error %q reveals the URL's password", err)
+				t.Errorf("loadConfig error %q reveals the URL's password", err)
 			}
 		})
 	}

@@ -54,7 +54,7 @@ func TestBinaryWarmInvocations(t *testing.T) {
 		if err != nil || res.Err != nil {
 			t.Fatalf("invocation %d: Invoke = %v, %v", i+1, res.Err, err)
 		}
-		var ans Answer
+		var ans answer
 		if err := json.Unmarshal(res.Payload, &ans); err != nil || ans.Status != http.StatusOK {
 			t.Fatalf("invocation %d: answer %s (%v); want status 200", i+1, res.Payload, err)
 		}

@@ -14,12 +14,12 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 )
 
-// maxAnswerBody caps the partner API's answer body returned in Answer.Body
+// maxAnswerBody caps the partner API's answer body returned in answer.Body
 // (Lambda's own limit on an answer is 6 MiB).
 const maxAnswerBody = 1 << 20
 
-// Event is the function's event: one call to the partner API.
-type Event struct {
+// event is the function's event: one call to the partner API.
+type event struct {
 	// Method is the HTTP method; empty means GET.
 	Method string `json:"method"`
 	// Path is appended to API_BASE_URL; it starts with "/" and may carry a
@@ -30,17 +30,17 @@ type Event struct {
 	Body string `json:"body"`
 }
 
-// Answer is the function's answer: the partner API's status and body.
-type Answer struct {
+// answer is the function's answer: the partner API's status and body.
+type answer struct {
 	Status int    `json:"status"`
 	Body   string `json:"body"`
 }
 
-// Handler calls the partner API with the profile's token from the cache.
+// handler calls the partner API with the profile's token from the cache.
 // Build it once per process (outside the handler function), so that the
 // cache survives warm invocations. It is safe for concurrent use.
-type Handler struct {
-	cfg     Config
+type handler struct {
+	cfg     config
 	cache   *tokencache.Cache
 	client  *http.Client
 	metrics io.Writer
@@ -50,11 +50,11 @@ type Handler struct {
 	last tokencache.Stats
 }
 
-// NewHandler returns a Handler for cfg that reads its token through cache,
+// newHandler returns a handler for cfg that reads its token through cache,
 // sends requests through base (nil means http.DefaultTransport) and writes
 // one CloudWatch Embedded Metric Format line per invocation to metrics.
-func NewHandler(cfg Config, cache *tokencache.Cache, base http.RoundTripper, metrics io.Writer) *Handler {
-	return &Handler{
+func newHandler(cfg config, cache *tokencache.Cache, base http.RoundTripper, metrics io.Writer) *handler {
+	return &handler{
 		cfg:     cfg,
 		cache:   cache,
 		client:  &http.Client{Transport: cache.Source(cfg.Profile).Transport(base, cfg.UserAgent)},
@@ -67,11 +67,11 @@ func NewHandler(cfg Config, cache *tokencache.Cache, base http.RoundTripper, met
 // status and body. Any status is an answer; an error means no answer was
 // obtained (bad event, no valid token, network failure, body too large). No
 // error contains the token.
-func (h *Handler) Handle(ctx context.Context, ev Event) (Answer, error) {
+func (h *handler) Handle(ctx context.Context, ev event) (answer, error) {
 	defer h.emitMetrics()
 	req, err := h.request(ctx, ev)
 	if err != nil {
-		return Answer{}, err
+		return answer{}, err
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
@@ -79,22 +79,22 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Answer, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // drop the URL: the error already says where
 		}
-		return Answer{}, fmt.Errorf("consumer: %s %s for profile %q: %w", req.Method, ev.Path, h.cfg.Profile, err)
+		return answer{}, fmt.Errorf("consumer: %s %s for profile %q: %w", req.Method, ev.Path, h.cfg.Profile, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody+1))
 	if err != nil {
-		return Answer{}, fmt.Errorf("consumer: %s %s for profile %q: read the answer: %w", req.Method, ev.Path, h.cfg.Profile, err)
+		return answer{}, fmt.Errorf("consumer: %s %s for profile %q: read the answer: %w", req.Method, ev.Path, h.cfg.Profile, err)
 	}
 	if len(body) > maxAnswerBody {
-		return Answer{}, fmt.Errorf("consumer: %s %s for profile %q: the answer is larger than %d bytes", req.Method, ev.Path, h.cfg.Profile, maxAnswerBody)
+		return answer{}, fmt.Errorf("consumer: %s %s for profile %q: the answer is larger than %d bytes", req.Method, ev.Path, h.cfg.Profile, maxAnswerBody)
 	}
-	return Answer{Status: resp.StatusCode, Body: string(body)}, nil
+	return answer{Status: resp.StatusCode, Body: string(body)}, nil
 }
 
 // request builds the partner API request for ev, refusing paths that would
 // leave API_BASE_URL.
-func (h *Handler) request(ctx context.Context, ev Event) (*http.Request, error) {
+func (h *handler) request(ctx context.Context, ev event) (*http.Request, error) {
 	method := strings.ToUpper(strings.TrimSpace(ev.Method))
 	if method == "" {
 		method = http.MethodGet

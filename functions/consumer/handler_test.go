@@ -93,7 +93,7 @@ func (p *partner) lastRequest() (*http.Request, string) {
 
 // fixture is a handler wired as main wires it, over fakes.
 type fixture struct {
-	h       *Handler
+	h       *handler
 	ssm     *tokencachetest.Store
 	clk     *clock
 	api     *partner
@@ -105,7 +105,7 @@ func newFixture(t *testing.T, baseURLPath string) *fixture {
 	t.Helper()
 	fx := &fixture{ssm: &tokencachetest.Store{}, clk: &clock{now: t0}, api: newPartner(t, "token-1"), metrics: &bytes.Buffer{}, logs: &bytes.Buffer{}}
 	fx.ssm.SetToken(testProfile, "token-1", t0, 24*time.Hour)
-	cfg, err := ConfigFromEnv(env(map[string]string{"PROFILE": testProfile, "API_BASE_URL": fx.api.URL + baseURLPath}))
+	cfg, err := loadConfig(env(map[string]string{"PROFILE": testProfile, "API_BASE_URL": fx.api.URL + baseURLPath}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,14 +115,14 @@ func newFixture(t *testing.T, baseURLPath string) *fixture {
 		Now:    fx.clk.Now,
 		Logger: slog.New(slog.NewJSONHandler(fx.logs, nil)),
 	})
-	fx.h = NewHandler(cfg, cache, nil, fx.metrics)
+	fx.h = newHandler(cfg, cache, nil, fx.metrics)
 	fx.h.now = fx.clk.Now
 	return fx
 }
 
 // sampleEvent decodes events/consumer.json strictly: every field of the
 // sample must be one the handler knows.
-func sampleEvent(t *testing.T) Event {
+func sampleEvent(t *testing.T) event {
 	t.Helper()
 	raw, err := os.ReadFile("../../events/consumer.json")
 	if err != nil {
@@ -130,7 +130,7 @@ func sampleEvent(t *testing.T) Event {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var ev Event
+	var ev event
 	if err := dec.Decode(&ev); err != nil {
 		t.Fatalf("decode events/consumer.json: %v", err)
 	}
@@ -219,31 +219,31 @@ func TestHandleRequests(t *testing.T) {
 	tests := []struct {
 		name     string
 		basePath string
-		ev       Event
+		ev       event
 		answer   func(http.ResponseWriter, *http.Request)
-		want     Answer
+		want     answer
 		wantURI  string // path and query the partner saw
 		wantBody string
 		wantCT   string
 	}{
-		{name: "GET with query", ev: Event{Method: "GET", Path: "/listings?page=2&size=50"},
-			want: Answer{200, `{"listings":[]}`}, wantURI: "/listings?page=2&size=50"},
-		{name: "empty method means GET", ev: Event{Path: "/listings"},
-			want: Answer{200, `{"listings":[]}`}, wantURI: "/listings"},
-		{name: "base URL path kept", basePath: "/sandbox/caas/v3/", ev: Event{Method: "get", Path: "/agencies/agency-42"},
-			want: Answer{200, `{"listings":[]}`}, wantURI: "/sandbox/caas/v3/agencies/agency-42"},
-		{name: "POST with body", ev: Event{Method: "POST", Path: "/leads", Body: `{"name":"Ada"}`},
-			want: Answer{200, `{"listings":[]}`}, wantURI: "/leads", wantBody: `{"name":"Ada"}`, wantCT: "application/json"},
-		{name: "partner error status is an answer", ev: Event{Method: "GET", Path: "/missing"},
+		{name: "GET with query", ev: event{Method: "GET", Path: "/listings?page=2&size=50"},
+			want: answer{200, `{"listings":[]}`}, wantURI: "/listings?page=2&size=50"},
+		{name: "empty method means GET", ev: event{Path: "/listings"},
+			want: answer{200, `{"listings":[]}`}, wantURI: "/listings"},
+		{name: "base URL path kept", basePath: "/sandbox/caas/v3/", ev: event{Method: "get", Path: "/agencies/agency-42"},
+			want: answer{200, `{"listings":[]}`}, wantURI: "/sandbox/caas/v3/agencies/agency-42"},
+		{name: "POST with body", ev: event{Method: "POST", Path: "/leads", Body: `{"name":"Ada"}`},
+			want: answer{200, `{"listings":[]}`}, wantURI: "/leads", wantBody: `{"name":"Ada"}`, wantCT: "application/json"},
+		{name: "partner error status is an answer", ev: event{Method: "GET", Path: "/missing"},
 			answer: func(w http.ResponseWriter, _ *http.Request) {
 				http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 			},
-			want: Answer{404, `{"error":"not found"}` + "\n"}, wantURI: "/missing"},
-		{name: "answer of exactly 1 MiB", ev: Event{Method: "GET", Path: "/big"},
+			want: answer{404, `{"error":"not found"}` + "\n"}, wantURI: "/missing"},
+		{name: "answer of exactly 1 MiB", ev: event{Method: "GET", Path: "/big"},
 			answer: func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, strings.Repeat("a", maxAnswerBody))
 			},
-			want: Answer{200, strings.Repeat("a", maxAnswerBody)}, wantURI: "/big"},
+			want: answer{200, strings.Repeat("a", maxAnswerBody)}, wantURI: "/big"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,16 +267,16 @@ func TestHandleRequests(t *testing.T) {
 func TestHandleRefusesBadEvents(t *testing.T) {
 	tests := []struct {
 		name    string
-		ev      Event
+		ev      event
 		wantErr string
 	}{
-		{"empty path", Event{Method: "GET"}, "must start with"},
-		{"relative path", Event{Method: "GET", Path: "listings"}, "must start with"},
-		{"network-path reference", Event{Method: "GET", Path: "//evil.example.com/x"}, "must start with a single"},
-		{"absolute URL", Event{Method: "GET", Path: "https://evil.example.com/x"}, "must start with"},
-		{"dot-dot segment", Event{Method: "GET", Path: "/sandbox/../admin"}, "segments"},
-		{"fragment", Event{Method: "GET", Path: "/x#frag"}, "not a path"},
-		{"bad method", Event{Method: "GE T", Path: "/x"}, "not an HTTP method"},
+		{"empty path", event{Method: "GET"}, "must start with"},
+		{"relative path", event{Method: "GET", Path: "listings"}, "must start with"},
+		{"network-path reference", event{Method: "GET", Path: "//evil.example.com/x"}, "must start with a single"},
+		{"absolute URL", event{Method: "GET", Path: "https://evil.example.com/x"}, "must start with"},
+		{"dot-dot segment", event{Method: "GET", Path: "/sandbox/../admin"}, "segments"},
+		{"fragment", event{Method: "GET", Path: "/x#frag"}, "not a path"},
+		{"bad method", event{Method: "GE T", Path: "/x"}, "not an HTTP method"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -297,7 +297,7 @@ func TestHandleAnswerTooLarge(t *testing.T) {
 	fx.api.answer.Store(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, strings.Repeat("a", maxAnswerBody+1))
 	})
-	if _, err := fx.h.Handle(context.Background(), Event{Path: "/big"}); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := fx.h.Handle(context.Background(), event{Path: "/big"}); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("Handle(answer of 1 MiB + 1) = %v; want an error saying it is too large", err)
 	}
 }

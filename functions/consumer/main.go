@@ -23,7 +23,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,12 +52,11 @@ func main() {
 // consumerMaxBackoff bounds the SDK's wait between two attempts of a read.
 const consumerMaxBackoff = time.Second
 
-// setup builds the Handler once per process, outside the handler, so that
+// setup builds the handler once per process, outside the handler, so that
 // its cache survives warm invocations.
-func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*Handler, error) {
-	cfg, err := ConfigFromEnv(getenv)
-	role, roleErr := readerRoleFromEnv(getenv)
-	if err = errors.Join(err, roleErr); err != nil {
+func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (*handler, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
 		return nil, err
 	}
 	// honours AWS_ENDPOINT_URL(_SSM). The retryer is the SDK's standard one
@@ -76,11 +74,11 @@ func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
 	}
-	cache := tokencache.New(role.ssmClient(awsCfg, sessionName(getenv)), tokencache.Config{
+	cache := tokencache.New(cfg.Reader.ssmClient(awsCfg, cfg.SessionName), tokencache.Config{
 		Prefix:          cfg.ParameterPrefix,
 		MinReadInterval: cfg.MinReadInterval,
 		Logger:          logger,
-		RoleARN:         role.ARN,
+		RoleARN:         cfg.Reader.ARN,
 	})
-	return NewHandler(cfg, cache, nil, metrics), nil
+	return newHandler(cfg, cache, nil, metrics), nil
 }

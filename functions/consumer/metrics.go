@@ -9,7 +9,7 @@ import (
 // emitMetrics writes the cache's counts since the previous invocation as one
 // CloudWatch Embedded Metric Format line. A failure to write is logged and
 // otherwise ignored: it must not fail the invocation.
-func (h *Handler) emitMetrics() {
+func (h *handler) emitMetrics() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cur := h.cache.Stats()

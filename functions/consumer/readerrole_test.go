@@ -92,7 +92,7 @@ func TestBinaryOtherAccount(t *testing.T) {
 	proxy.Reset()
 	for i := range 5 {
 		res, err := rt.Invoke(t.Context(), event)
-		var ans Answer
+		var ans answer
 		if err != nil || res.Err != nil || json.Unmarshal(res.Payload, &ans) != nil || ans.Status != http.StatusOK {
 			t.Fatalf("invocation %d in %s: %s, %v, %v; want status 200", i+1, orgtest.Workload, res.Payload, res.Err, err)
 		}

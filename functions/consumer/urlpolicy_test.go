@@ -12,9 +12,9 @@ import (
 func TestAPIBaseURLPolicy(t *testing.T) {
 	for _, c := range securitytest.URLCases {
 		env := map[string]string{"PROFILE": "p", "API_BASE_URL": c.URL}
-		_, err := ConfigFromEnv(func(k string) string { return env[k] })
+		_, err := loadConfig(func(k string) string { return env[k] })
 		if (err == nil) != c.Allowed {
-			t.Errorf("ConfigFromEnv(API_BASE_URL=%q) = %v; want allowed=%v (%s)", c.URL, err, c.Allowed, c.Why)
+			t.Errorf("loadConfig(API_BASE_URL=%q) = %v; want allowed=%v (%s)", c.URL, err, c.Allowed, c.Why)
 		}
 	}
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -112,22 +112,22 @@ func (e *faultEnv) handler(t *testing.T, doc, prefix string, fetcher rotate.Fetc
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := mototest.ConfigFor(context.Background(), e.proxy.URL, config.WithRetryer(newRetryer(noBackoff)))
+	awsCfg, err := mototest.ConfigFor(context.Background(), e.proxy.URL, awsconfig.WithRetryer(newRetryer(noBackoff)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var store rotate.Store = &tokenstore.Store{API: ssm.NewFromConfig(cfg)}
+	var store rotate.Store = &tokenstore.Store{API: ssm.NewFromConfig(awsCfg)}
 	if wrap != nil {
 		store = wrap(store)
 	}
 	if fetcher == nil {
 		fetcher = &oauth.Client{Sleep: func(context.Context, time.Duration) error { return nil }}
 	}
-	env := readEnv(func(k string) string {
+	cfg, cfgErr := loadConfig(func(k string) string {
 		return map[string]string{"PROFILES_FILE": file, "TOKEN_PARAMETER_PREFIX": prefix, "ENVIRONMENT": "faults"}[k]
 	})
-	h := newHandler(env, handlerDeps{
-		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(cfg)},
+	h := newHandler(cfg, cfgErr, handlerDeps{
+		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(awsCfg)},
 		Store:   store,
 		Fetcher: fetcher,
 		Logger:  slog.New(slog.NewJSONHandler(e.logs, nil)),

@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,79 +17,7 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/emf"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
-
-// env is the function's configuration.
-type env struct {
-	ProfilesFile string
-	Prefix       string
-	KMSKeyID     string
-	Namespace    string
-	Environment  string
-	Concurrency  int
-	WriteRate    float64
-	Interval     time.Duration
-	LogLevel     slog.Level
-	Err          error
-}
-
-func readEnv(get func(string) string) env {
-	e := env{
-		Prefix:      get("TOKEN_PARAMETER_PREFIX"),
-		KMSKeyID:    get("KMS_KEY_ID"),
-		Namespace:   get("METRICS_NAMESPACE"),
-		Environment: get("ENVIRONMENT"),
-	}
-	if e.Prefix == "" {
-		e.Prefix = tokenrecord.DefaultPrefix
-	}
-	if e.Namespace == "" {
-		e.Namespace = "OAuthTokenRotator"
-	}
-	if e.Environment == "" {
-		e.Environment = "local"
-	}
-	var errs []error
-	e.ProfilesFile = get("PROFILES_FILE")
-	switch {
-	case e.ProfilesFile == "":
-		errs = append(errs, errors.New("PROFILES_FILE is not set"))
-	case !filepath.IsAbs(e.ProfilesFile):
-		root := get("LAMBDA_TASK_ROOT")
-		if root != "" {
-			e.ProfilesFile = filepath.Join(root, e.ProfilesFile)
-		}
-	}
-	if v := get("ROTATOR_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 256 {
-			errs = append(errs, fmt.Errorf("ROTATOR_CONCURRENCY=%q must be a whole number from 1 to 256", v))
-		}
-		e.Concurrency = n
-	}
-	if v := get("ROTATOR_WRITE_RATE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0.1 || f > 10000 {
-			errs = append(errs, fmt.Errorf("ROTATOR_WRITE_RATE=%q must be the PutParameter calls per second the rotator may make, from 0.1 to 10000 (3 with Parameter Store's standard throughput, 10 with higher throughput)", v))
-		}
-		e.WriteRate = f
-	}
-	if v := get("SCHEDULE_EXPRESSION"); v != "" {
-		d, err := scheduleInterval(v)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		e.Interval = d
-	}
-	if v := get("LOG_LEVEL"); v != "" {
-		if err := e.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			errs = append(errs, fmt.Errorf("LOG_LEVEL=%q must be debug, info, warn or error", v))
-		}
-	}
-	e.Err = errors.Join(errs...)
-	return e
-}
 
 type handlerDeps struct {
 	Secrets rotate.Secrets
@@ -110,7 +35,7 @@ type handlerDeps struct {
 type handler struct {
 	rotator   rotate.Rotator
 	configErr error
-	env       env
+	cfg       config
 	logger    *slog.Logger
 	metricsMu sync.Mutex
 	metrics   io.Writer
@@ -119,29 +44,32 @@ type handler struct {
 	margin time.Duration
 }
 
-func newHandler(e env, d handlerDeps) *handler {
-	h := &handler{env: e, logger: d.Logger, metrics: d.Metrics, now: d.Now, margin: 5 * time.Second}
+// newHandler builds the handler for cfg and loads its profiles document.
+// cfgErr is loadConfig's error: when it or the document is invalid, every
+// invocation returns that error and touches no token.
+func newHandler(cfg config, cfgErr error, d handlerDeps) *handler {
+	h := &handler{cfg: cfg, logger: d.Logger, metrics: d.Metrics, now: d.Now, margin: 5 * time.Second}
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.configErr = e.Err
+	h.configErr = cfgErr
 	var ps []profile.Profile
 	if h.configErr == nil {
 		var err error
-		ps, err = profile.Load(e.ProfilesFile, profile.Options{ParameterPrefix: e.Prefix})
+		ps, err = profile.Load(cfg.ProfilesFile, profile.Options{ParameterPrefix: cfg.Prefix})
 		h.configErr = err
 	}
 	if h.configErr != nil {
 		h.configErr = fmt.Errorf("rotator: configuration is invalid, no token was touched: %w", h.configErr)
 		h.logger.Error("configuration invalid", "error", h.configErr.Error())
 	} else {
-		h.logger.Info("configuration loaded", "profiles", len(ps), "profiles_file", e.ProfilesFile, "prefix", e.Prefix)
+		h.logger.Info("configuration loaded", "profiles", len(ps), "profiles_file", cfg.ProfilesFile, "prefix", cfg.Prefix)
 	}
 	h.rotator = rotate.Rotator{
 		Profiles: ps, Secrets: d.Secrets, Fetcher: d.Fetcher, Store: d.Store,
-		Concurrency: e.Concurrency, Now: d.Now, Logger: d.Logger,
-		WriteRate: e.WriteRate, Interval: e.Interval,
-		Lease: rotate.RunLease(e.Prefix), // <prefix>/.rotator.lock, shared by every run of this prefix
+		Concurrency: cfg.Concurrency, Now: d.Now, Logger: d.Logger,
+		WriteRate: cfg.WriteRate, Interval: cfg.Interval,
+		Lease: rotate.RunLease(cfg.Prefix), // <prefix>/.rotator.lock, shared by every run of this prefix
 	}
 	return h
 }
@@ -218,7 +146,7 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 		return
 	}
 	now := h.now()
-	env := emf.Dimension{Name: "Environment", Value: h.env.Environment}
+	env := emf.Dimension{Name: "Environment", Value: h.cfg.Environment}
 	minLeft := -1.0
 	var out []byte
 	for _, o := range sum.Outcomes() {
@@ -229,7 +157,7 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 		if minLeft < 0 || left < minLeft {
 			minLeft = left
 		}
-		out = append(out, emf.Line(h.env.Namespace, now, []emf.Dimension{env, {Name: "Profile", Value: o.Profile}},
+		out = append(out, emf.Line(h.cfg.Namespace, now, []emf.Dimension{env, {Name: "Profile", Value: o.Profile}},
 			emf.Metric{Name: "SecondsUntilExpiry", Unit: emf.Seconds, Value: left})...)
 	}
 	run := []emf.Metric{
@@ -241,36 +169,8 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 	if minLeft >= 0 {
 		run = append(run, emf.Metric{Name: "MinSecondsUntilExpiry", Unit: emf.Seconds, Value: minLeft})
 	}
-	out = append(out, emf.Line(h.env.Namespace, now, []emf.Dimension{env}, run...)...)
+	out = append(out, emf.Line(h.cfg.Namespace, now, []emf.Dimension{env}, run...)...)
 	h.metricsMu.Lock()
 	defer h.metricsMu.Unlock()
 	_, _ = h.metrics.Write(out)
-}
-
-// scheduleInterval is how often an EventBridge schedule expression fires:
-// rate(N unit). A cron expression has no single interval: it returns zero,
-// and the rotator assumes rate(5 minutes)'s (rotate.DefaultInterval).
-func scheduleInterval(expr string) (time.Duration, error) {
-	if strings.HasPrefix(expr, "cron(") {
-		return 0, nil
-	}
-	bad := fmt.Errorf("SCHEDULE_EXPRESSION=%q must be rate(N minutes|hours|days) or cron(...), as the template's ScheduleExpression", expr)
-	inner, ok := strings.CutPrefix(expr, "rate(")
-	if !ok || !strings.HasSuffix(inner, ")") {
-		return 0, bad
-	}
-	num, unit, ok := strings.Cut(strings.TrimSuffix(inner, ")"), " ")
-	n, err := strconv.Atoi(num)
-	if !ok || err != nil || n < 1 {
-		return 0, bad
-	}
-	switch strings.TrimSuffix(unit, "s") {
-	case "minute":
-		return time.Duration(n) * time.Minute, nil
-	case "hour":
-		return time.Duration(n) * time.Hour, nil
-	case "day":
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	return 0, bad
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -72,21 +72,21 @@ func TestParseEvent(t *testing.T) {
 	}
 }
 
-func TestReadEnv(t *testing.T) {
+func TestLoadConfig(t *testing.T) {
 	get := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	e := readEnv(get(map[string]string{"PROFILES_FILE": "profiles/sandbox.yaml", "LAMBDA_TASK_ROOT": "/var/task"}))
-	if e.Err != nil || e.ProfilesFile != "/var/task/profiles/sandbox.yaml" || e.Prefix != "/oauth-tokens" || e.Namespace != "OAuthTokenRotator" {
-		t.Errorf("readEnv = %+v; want task-root path and defaults", e)
+	cfg, err := loadConfig(get(map[string]string{"PROFILES_FILE": "profiles/sandbox.yaml", "LAMBDA_TASK_ROOT": "/var/task"}))
+	if err != nil || cfg.ProfilesFile != "/var/task/profiles/sandbox.yaml" || cfg.Prefix != "/oauth-tokens" || cfg.Namespace != "OAuthTokenRotator" {
+		t.Errorf("loadConfig = %+v, %v; want task-root path and defaults", cfg, err)
 	}
-	e = readEnv(get(map[string]string{"ROTATOR_CONCURRENCY": "0", "LOG_LEVEL": "loud"}))
+	_, err = loadConfig(get(map[string]string{"ROTATOR_CONCURRENCY": "0", "LOG_LEVEL": "loud"}))
 	for _, w := range []string{"PROFILES_FILE", "ROTATOR_CONCURRENCY", "LOG_LEVEL"} {
-		if e.Err == nil || !strings.Contains(e.Err.Error(), w) {
-			t.Errorf("readEnv error = %v; want it to name %s", e.Err, w)
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("loadConfig error = %v; want it to name %s", err, w)
 		}
 	}
 }
 
-func TestReadEnvQuota(t *testing.T) {
+func TestLoadConfigQuota(t *testing.T) {
 	for _, tt := range []struct {
 		name, rate, schedule string
 		wantRate             float64
@@ -106,14 +106,14 @@ func TestReadEnvQuota(t *testing.T) {
 		{name: "schedule not a schedule", schedule: "every 5 minutes", wantErr: "SCHEDULE_EXPRESSION"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := readEnv(func(k string) string {
+			cfg, err := loadConfig(func(k string) string {
 				return map[string]string{"PROFILES_FILE": "/p.yaml", "ROTATOR_WRITE_RATE": tt.rate, "SCHEDULE_EXPRESSION": tt.schedule}[k]
 			})
 			switch {
-			case tt.wantErr != "" && (e.Err == nil || !strings.Contains(e.Err.Error(), tt.wantErr)):
-				t.Errorf("readEnv error = %v; want it to name %s", e.Err, tt.wantErr)
-			case tt.wantErr == "" && (e.Err != nil || e.WriteRate != tt.wantRate || e.Interval != tt.wantInterval):
-				t.Errorf("readEnv = rate %v, interval %s, %v; want %v, %s", e.WriteRate, e.Interval, e.Err, tt.wantRate, tt.wantInterval)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("loadConfig error = %v; want it to name %s", err, tt.wantErr)
+			case tt.wantErr == "" && (err != nil || cfg.WriteRate != tt.wantRate || cfg.Interval != tt.wantInterval):
+				t.Errorf("loadConfig = rate %v, interval %s, %v; want %v, %s", cfg.WriteRate, cfg.Interval, err, tt.wantRate, tt.wantInterval)
 			}
 		})
 	}
@@ -169,7 +169,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.file = filepath.Join(t.TempDir(), "profiles.yaml")
 	r.writeProfiles(t, doc)
-	cfg, err := mototest.ConfigFor(context.Background(), r.proxy.URL, config.WithRetryer(newRetryer(noBackoff)))
+	cfg, err := mototest.ConfigFor(context.Background(), r.proxy.URL, awsconfig.WithRetryer(newRetryer(noBackoff)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +188,11 @@ func (r *rig) writeProfiles(t *testing.T, doc []byte) {
 // reload builds a new handler, as a new Lambda environment would.
 func (r *rig) reload(t *testing.T) {
 	t.Helper()
-	e := readEnv(func(k string) string {
+	cfg, err := loadConfig(func(k string) string {
 		return map[string]string{"PROFILES_FILE": r.file, "ENVIRONMENT": "test"}[k]
 	})
 	logger := slog.New(slog.NewJSONHandler(r.logs, nil))
-	r.h = newHandler(e, handlerDeps{
+	r.h = newHandler(cfg, err, handlerDeps{
 		Secrets: &clientcred.Reader{API: r.sm},
 		Store:   &tokenstore.Store{API: r.ssm},
 		Fetcher: &oauth.Client{BaseBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, RequestTimeout: 2 * time.Second},

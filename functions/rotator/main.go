@@ -40,18 +40,18 @@ import (
 )
 
 func main() {
-	env := readEnv(os.Getenv)
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: env.LogLevel}))
+	cfg, cfgErr := loadConfig(os.Getenv)
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	slog.SetDefault(logger)
 
-	cfg, err := awsenv.Load(awsenv.Options{Retryer: newRetryer(), Logger: logger})
+	awsCfg, err := awsenv.Load(awsenv.Options{Retryer: newRetryer(), Logger: logger})
 	if err != nil {
 		logger.Error("load AWS configuration", "error", err)
 		os.Exit(1)
 	}
-	h := newHandler(env, handlerDeps{
-		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(cfg)},
-		Store:   &tokenstore.Store{API: ssm.NewFromConfig(cfg), KeyID: env.KMSKeyID},
+	h := newHandler(cfg, cfgErr, handlerDeps{
+		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(awsCfg)},
+		Store:   &tokenstore.Store{API: ssm.NewFromConfig(awsCfg), KeyID: cfg.KMSKeyID},
 		Fetcher: &oauth.Client{},
 		Logger:  logger,
 		Metrics: os.Stdout,

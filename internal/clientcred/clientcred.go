@@ -45,7 +45,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/internal/redact"
 )
 
 // SecretsAPI is the one Secrets Manager operation the package needs;
@@ -88,7 +88,7 @@ func (c Credentials) Certificate() *tls.Certificate { return c.cert }
 // String shows the client id and hides the secret and the key.
 func (c Credentials) String() string {
 	return fmt.Sprintf("clientcred.Credentials{client_id=%q client_secret=%s private_key=%s key_id=%q certificate=%t}",
-		c.ClientID, tokenrecord.Redacted(c.ClientSecret), redactedKey(c.key), c.KeyID, c.cert != nil)
+		c.ClientID, redact.Secret(c.ClientSecret), redactedKey(c.key), c.KeyID, c.cert != nil)
 }
 
 // GoString is String, so %#v does not print the secret either.
@@ -96,7 +96,7 @@ func (c Credentials) GoString() string { return c.String() }
 
 // LogValue implements slog.LogValuer without the secret or the key.
 func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("client_id", c.ClientID), slog.String("client_secret", tokenrecord.Redacted(c.ClientSecret)),
+	return slog.GroupValue(slog.String("client_id", c.ClientID), slog.String("client_secret", redact.Secret(c.ClientSecret)),
 		slog.String("private_key", redactedKey(c.key)), slog.String("key_id", c.KeyID), slog.Bool("certificate", c.cert != nil))
 }
 

@@ -9,6 +9,13 @@ import (
 	"time"
 )
 
+// Defaults of both functions' METRICS_NAMESPACE and ENVIRONMENT: the
+// namespace of their metrics and the value of their Environment dimension.
+const (
+	DefaultNamespace   = "OAuthTokenRotator"
+	DefaultEnvironment = "local"
+)
+
 // Units used by this project.
 const (
 	Count   = "Count"

@@ -48,7 +48,7 @@ import (
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
-	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
+	"github.com/m2mtokens/oauth-token-rotator/internal/redact"
 )
 
 // Defaults used where Client's fields are zero.
@@ -106,7 +106,7 @@ func NewRequest(p profile.Profile, c clientcred.Credentials) Request {
 
 // String describes the request without the client secret or the key.
 func (r Request) String() string {
-	return fmt.Sprintf("oauth.Request{token_url=%q client_id=%q client_secret=%s audience=%q auth=%s}", r.TokenURL, r.ClientID, tokenrecord.Redacted(r.ClientSecret), r.Audience, r.auth())
+	return fmt.Sprintf("oauth.Request{token_url=%q client_id=%q client_secret=%s audience=%q auth=%s}", r.TokenURL, r.ClientID, redact.Secret(r.ClientSecret), r.Audience, r.auth())
 }
 
 // GoString is String.
@@ -116,7 +116,7 @@ func (r Request) GoString() string { return r.String() }
 // (slog's JSON handler would otherwise encode every field).
 func (r Request) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("token_url", r.TokenURL), slog.String("client_id", r.ClientID),
-		slog.String("client_secret", tokenrecord.Redacted(r.ClientSecret)), slog.String("audience", r.Audience), slog.String("auth", string(r.auth())))
+		slog.String("client_secret", redact.Secret(r.ClientSecret)), slog.String("audience", r.Audience), slog.String("auth", string(r.auth())))
 }
 
 func (r Request) auth() profile.Auth {
@@ -146,7 +146,7 @@ type Token struct {
 
 // String describes the token without revealing it.
 func (t Token) String() string {
-	return fmt.Sprintf("oauth.Token{access_token=%s token_type=%q expires_in=%s}", tokenrecord.Redacted(t.AccessToken), t.TokenType, t.ExpiresIn)
+	return fmt.Sprintf("oauth.Token{access_token=%s token_type=%q expires_in=%s}", redact.Secret(t.AccessToken), t.TokenType, t.ExpiresIn)
 }
 
 // GoString is String.
@@ -154,6 +154,6 @@ func (t Token) GoString() string { return t.String() }
 
 // LogValue implements slog.LogValuer without the access token.
 func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("access_token", tokenrecord.Redacted(t.AccessToken)),
+	return slog.GroupValue(slog.String("access_token", redact.Secret(t.AccessToken)),
 		slog.String("token_type", t.TokenType), slog.Duration("expires_in", t.ExpiresIn))
 }

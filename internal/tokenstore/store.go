@@ -193,11 +193,11 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 	return out.Version, nil
 }
 
-// LeaseName is the parameter that holds the lease on name: name + ".lock"
-// (the suffix predates the name "lease" and is kept, so that deployed
-// stacks and their IAM policy, which allows deleting only *.lock, keep
-// working).
-func LeaseName(name string) string { return name + ".lock" }
+// LeaseName is the parameter that holds the lease on name: name +
+// tokenrecord.LeaseSuffix (".lock", which no record name ends with; the
+// suffix predates the name "lease" and is kept, so that deployed stacks and
+// their IAM policy, which allows deleting only *.lock, keep working).
+func LeaseName(name string) string { return name + tokenrecord.LeaseSuffix }
 
 // Lease takes the lease on name for ttl. It returns ErrLeaseHeld when another
 // run holds a lease that has not expired; an expired or unreadable lease

@@ -221,3 +221,15 @@ func TestWriteAtParameterLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseNameIsNoRecord checks that a lease parameter can never be taken
+// for a profile's record: its last segment is no valid profile name.
+func TestLeaseNameIsNoRecord(t *testing.T) {
+	for _, name := range []string{tokenrecord.ParameterName("", ".rotator"), tokenrecord.ParameterName("/team", "partner-sandbox")} {
+		lease := LeaseName(name)
+		last := lease[strings.LastIndex(lease, "/")+1:]
+		if !strings.HasSuffix(lease, tokenrecord.LeaseSuffix) || tokenrecord.CheckProfileName(last) == nil {
+			t.Errorf("LeaseName(%q) = %q; want a name ending in %q that no profile can have", name, lease, tokenrecord.LeaseSuffix)
+		}
+	}
+}

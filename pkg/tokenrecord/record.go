@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/redact"
 )
 
 // DefaultPrefix is the parameter prefix used when TOKEN_PARAMETER_PREFIX is
@@ -119,7 +121,7 @@ func (r Record) Lifetime() time.Duration { return r.ExpiresAt.Sub(r.IssuedAt) }
 // String describes the record without its token.
 func (r Record) String() string {
 	return fmt.Sprintf("tokenrecord.Record{profile=%q token_type=%q access_token=%s issued_at=%s expires_at=%s}",
-		r.Profile, r.TokenType, Redacted(r.AccessToken), r.IssuedAt.Format(time.RFC3339), r.ExpiresAt.Format(time.RFC3339))
+		r.Profile, r.TokenType, redact.Secret(r.AccessToken), r.IssuedAt.Format(time.RFC3339), r.ExpiresAt.Format(time.RFC3339))
 }
 
 // GoString is String, so %#v does not print the token either.
@@ -133,15 +135,6 @@ func (r Record) LogValue() slog.Value {
 		slog.Time("issued_at", r.IssuedAt),
 		slog.Time("expires_at", r.ExpiresAt),
 	)
-}
-
-// Redacted describes a secret value by its length only: "[redacted 42 bytes]",
-// or "[empty]". It never reveals any part of the value.
-func Redacted(s string) string {
-	if s == "" {
-		return "[empty]"
-	}
-	return fmt.Sprintf("[redacted %d bytes]", len(s))
 }
 
 // ParameterName returns the SSM parameter name of a profile's record:

@@ -101,7 +101,7 @@ func ms1(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/floa
 // TestColdStartCompare starts other builds of the functions, interleaved so
 // that machine load hits them all alike, and prints their sizes and cold
 // starts: the measurement behind a decision such as upgrading an SDK client
-// (README, Bootstrap size). PERF_COMPARE is a comma-separated list of
+// (docs/performance.md, Bootstrap size). PERF_COMPARE is a comma-separated list of
 // directories, each holding Rotator/ and Consumer/ as the Makefile's
 // build-RotatorFunction and build-ConsumerFunction targets write them
 // (ARTIFACTS_DIR=<dir>/Rotator ...), built for this host.
