@@ -141,7 +141,7 @@ func principalMatches(p any, caller identity) (bool, error) {
 	}
 	m, ok := p.(map[string]any)
 	if !ok {
-		return false, fmt.Errorf("Principal %v", p)
+		return false, fmt.Errorf("principal %v is neither \"*\" nor a mapping", p)
 	}
 	for kind, v := range m {
 		if kind != "AWS" {
