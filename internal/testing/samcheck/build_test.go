@@ -22,6 +22,7 @@ type samTemplate struct {
 		Metadata   map[string]any `yaml:"Metadata"`
 		Properties struct {
 			CodeURI     any `yaml:"CodeUri"`
+			TemplateURL any `yaml:"TemplateURL"`
 			Environment struct {
 				Variables map[string]any `yaml:"Variables"`
 			} `yaml:"Environment"`
@@ -77,9 +78,10 @@ func (s *session) build(t *testing.T, c Command) {
 		s.checkBuild(t, out, start, s.layout(t, env))
 	}
 	s.report.prove("README line %d: `%s` for %s runs `make build-<LogicalId>` in the repository "+
-		"(build_in_source) with ARTIFACTS_DIR=.aws-sam/build/<LogicalId>; after each build every function's CodeUri in "+
-		".aws-sam/build/template.yaml names its own folder, which holds a static linux/arm64 ELF bootstrap (mode 0755) "+
-		"written by that build and nothing else but, for the rotator, profiles/ identical to functions/rotator/profiles/",
+		"(build_in_source) with ARTIFACTS_DIR=<build folder>/<LogicalId> (.aws-sam/build, or the environment's build_dir); "+
+		"after each build every function's CodeUri in the built template.yaml names its own folder, which holds a static "+
+		"linux/arm64 ELF bootstrap (mode 0755) written by that build and nothing else but, for the rotator, profiles/ "+
+		"identical to functions/rotator/profiles/; each nested stack's template is built beside them",
 		c.Line, c, describeEnvs(envs, c))
 }
 
@@ -129,6 +131,7 @@ func (s *session) checkBuild(t *testing.T, out string, start time.Time, l layout
 			t.Errorf("%s/template.yaml has a function %s that %s has not", buildDir, id, l.template)
 		}
 	}
+	s.checkNestedBuild(t, l, built)
 }
 
 // checkProfiles compares a built profiles folder with the sources, and

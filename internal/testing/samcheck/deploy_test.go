@@ -40,10 +40,11 @@ func (s *session) pkg(t *testing.T) {
 	for _, id := range l.ids() {
 		s.checkUploaded(t, id, uris[id], l)
 	}
+	nested := s.checkNestedUploaded(ctxFor(t), t, b, "sam package's template", l)
 	s.packaged = true
 	s.report.prove("sam package (the built template) against moto's S3 (AWS_ENDPOINT_URL, bucket %s): each function's CodeUri "+
 		"became s3://%s/<key>, a zip holding the very bootstrap of .aws-sam/build (mode 0755, static arm64 ELF) and, "+
-		"for the rotator, its profiles", s.bucket, s.bucket)
+		"for the rotator, its profiles; each of the %d nested stacks' TemplateURL is the uploaded nested template", s.bucket, s.bucket, nested)
 }
 
 // codeURIs returns each function of l's CodeUri in a packaged template,
@@ -207,6 +208,7 @@ func (s *session) deploy(t *testing.T, c Command) {
 	for _, id := range l.ids() {
 		s.checkUploaded(t, id, uris[id], l)
 	}
+	s.checkNestedUploaded(ctx, t, body, fmt.Sprintf("the template of %s's change set", stack), l)
 	s.deployed = append(s.deployed, env)
 	s.report.prove("README line %d: `%s` against moto (plus %s): SAM uploaded the zips and the template to S3 "+
 		"and created change set %s on stack %s (CREATE_COMPLETE, not executed) with EnvironmentName=%s and the "+
