@@ -100,7 +100,7 @@ unit:
 # AWS account: the README's Deploy block (sam validate --lint, sam build for
 # every config environment of samconfig.toml, sam deploy as far as moto's
 # CloudFormation goes), sam package against moto's S3, checks of every build,
-# and `sam <command> --help` for every sam command in the README. It ends with
+# and `sam <command> --help` for every sam command in the README and docs/. It ends with
 # what it proved and what it could not. See go doc ./internal/testing/samcheck.
 
 SAM_VENV ?= $(CURDIR)/.build/sam-venv

@@ -5,7 +5,7 @@ import (
 	"reflect"
 )
 
-// ruleAlarms: the three alarms watch the metric contract the rotator emits
+// ruleAlarms: the four alarms watch the metric contract the rotator emits
 // and notify the topic when one is given.
 func ruleAlarms(tpl map[string]any, _ string) []string {
 	var problems []string
@@ -21,6 +21,7 @@ func ruleAlarms(tpl map[string]any, _ string) []string {
 		{"Errors", "AWS/Lambda", []any{map[string]any{"Name": "FunctionName", "Value": ref(rotatorID)}}, "GreaterThanThreshold", 0, "notBreaching"},
 		{"ProfilesFailed", ref("MetricsNamespace"), envDim, "GreaterThanThreshold", 0, "notBreaching"},
 		{"MinSecondsUntilExpiry", ref("MetricsNamespace"), envDim, "LessThanThreshold", ref("ExpiryAlarmThresholdSeconds"), "breaching"},
+		{"EarlyTokenRequests", ref("MetricsNamespace"), envDim, "GreaterThanThreshold", 0, "notBreaching"},
 	}
 	actions := map[string]any{"Fn::If": []any{topicCond, []any{ref("AlarmTopicArn")}, ref("AWS::NoValue")}}
 	if get(tpl, "Conditions", topicCond) == nil {

@@ -1,25 +1,3 @@
-// Command consumer is the example consumer Lambda function: it calls a
-// partner API with the token the rotator keeps in SSM Parameter Store, read
-// through the in-memory cache of package tokencache, and never asks a token
-// endpoint for a token.
-//
-// Environment: PROFILE and API_BASE_URL (required), USER_AGENT,
-// TOKEN_PARAMETER_PREFIX (default /oauth-tokens), METRICS_NAMESPACE (default
-// OAuthTokenRotator), ENVIRONMENT (default local) and TOKEN_MIN_READ_INTERVAL
-// (shortest time between two parameter reads, default 5s). The AWS
-// configuration comes from the environment alone (package awsenv):
-// AWS_REGION, the execution role's credentials, AWS_ENDPOINT_URL(_SSM).
-//
-// A consumer in another account than the rotator's (consumer.yaml) sets
-// TOKEN_READER_ROLE_ARN, the rotator stack's CrossAccountReaderRoleArn
-// output: the records are read with that role's credentials, assumed with
-// the execution role's (which needs sts:AssumeRole on it and no SSM
-// permission) and replaced before they expire; and TOKEN_REGION, the
-// rotator's region, when it is not AWS_REGION.
-//
-// Event {"method": "GET", "path": "/…", "body": "…"}; answer
-// {"status": 200, "body": "…"}. Each invocation writes one CloudWatch
-// Embedded Metric Format line on stdout with the cache's counters.
 package main
 
 import (

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -26,6 +27,8 @@ type handlerDeps struct {
 	Logger  *slog.Logger
 	Metrics io.Writer
 	Now     func() time.Time
+	// SSMThrottles counts the SSM calls throttled so far (nil: none seen).
+	SSMThrottles func() int64
 }
 
 // handler runs the rotator for each invocation. A configuration error (bad
@@ -42,13 +45,16 @@ type handler struct {
 	now       func() time.Time
 	// margin is kept free before the Lambda deadline to answer.
 	margin time.Duration
+	// throttles and lastThrottles count SSM throttling per run.
+	throttles     func() int64
+	lastThrottles atomic.Int64
 }
 
 // newHandler builds the handler for cfg and loads its profiles document.
 // cfgErr is loadConfig's error: when it or the document is invalid, every
 // invocation returns that error and touches no token.
 func newHandler(cfg config, cfgErr error, d handlerDeps) *handler {
-	h := &handler{cfg: cfg, logger: d.Logger, metrics: d.Metrics, now: d.Now, margin: 5 * time.Second}
+	h := &handler{cfg: cfg, logger: d.Logger, metrics: d.Metrics, now: d.Now, margin: 5 * time.Second, throttles: d.SSMThrottles}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -58,6 +64,9 @@ func newHandler(cfg config, cfgErr error, d handlerDeps) *handler {
 		var err error
 		ps, err = profile.Load(cfg.ProfilesFile, profile.Options{ParameterPrefix: cfg.Prefix})
 		h.configErr = err
+	}
+	if h.configErr == nil {
+		h.configErr = checkReserved(ps, cfg.Prefix)
 	}
 	if h.configErr != nil {
 		h.configErr = fmt.Errorf("rotator: configuration is invalid, no token was touched: %w", h.configErr)
@@ -69,7 +78,8 @@ func newHandler(cfg config, cfgErr error, d handlerDeps) *handler {
 		Profiles: ps, Secrets: d.Secrets, Fetcher: d.Fetcher, Store: d.Store,
 		Concurrency: cfg.Concurrency, Now: d.Now, Logger: d.Logger,
 		WriteRate: cfg.WriteRate, Interval: cfg.Interval,
-		Lease: rotate.RunLease(cfg.Prefix), // <prefix>/.rotator.lock, shared by every run of this prefix
+		Lease:    rotate.RunLease(cfg.Prefix),      // <prefix>/.rotator.lock, shared by every run of this prefix
+		Failures: rotate.FailureRecord(cfg.Prefix), // <prefix>/.rotator.failures, read by {"status": true}
 	}
 	return h
 }
@@ -91,6 +101,9 @@ func parseEvent(raw json.RawMessage) (rotate.Request, error) {
 		if err := json.Unmarshal(trimmed, &ev); err != nil {
 			return rotate.Request{}, fmt.Errorf("rotator: malformed EventBridge event: %v", err)
 		}
+		if ev.Source == secretsSource {
+			return credentialsRequest(ev)
+		}
 		if ev.Source != "aws.events" || ev.DetailType != "Scheduled Event" {
 			return rotate.Request{}, fmt.Errorf("rotator: unexpected EventBridge event %q from %q", ev.DetailType, ev.Source)
 		}
@@ -111,6 +124,11 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rotate.Summa
 		return rotate.Summary{}, h.configErr
 	}
 	req, err := parseEvent(raw)
+	var ignored *ignoredEvent
+	if errors.As(err, &ignored) {
+		h.logger.Info("event ignored", "why", ignored.why)
+		return rotate.Summary{Refreshed: []rotate.Outcome{}, Skipped: []rotate.Outcome{}, Failed: []rotate.Outcome{}, Deferred: []rotate.Outcome{}}, nil
+	}
 	if err != nil {
 		h.logger.Error("bad event", "error", err.Error())
 		return rotate.Summary{}, err
@@ -169,6 +187,9 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 	if minLeft >= 0 {
 		run = append(run, emf.Metric{Name: "MinSecondsUntilExpiry", Unit: emf.Seconds, Value: minLeft})
 	}
+	audit, runAudit := h.auditMetrics(sum, now, env)
+	out = append(out, audit...)
+	run = append(run, runAudit...)
 	out = append(out, emf.Line(h.cfg.Namespace, now, []emf.Dimension{env}, run...)...)
 	h.metricsMu.Lock()
 	defer h.metricsMu.Unlock()

@@ -185,19 +185,22 @@ func (r *rig) writeProfiles(t *testing.T, doc []byte) {
 	}
 }
 
-// reload builds a new handler, as a new Lambda environment would.
-func (r *rig) reload(t *testing.T) {
+// reload builds a new handler, as a new Lambda environment would; opts
+// may add environment variables or change its dependencies.
+func (r *rig) reload(t *testing.T, opts ...func(env map[string]string, d *handlerDeps)) {
 	t.Helper()
-	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"PROFILES_FILE": r.file, "ENVIRONMENT": "test"}[k]
-	})
-	logger := slog.New(slog.NewJSONHandler(r.logs, nil))
-	r.h = newHandler(cfg, err, handlerDeps{
+	vars := map[string]string{"PROFILES_FILE": r.file, "ENVIRONMENT": "test"}
+	d := handlerDeps{
 		Secrets: &clientcred.Reader{API: r.sm},
 		Store:   &tokenstore.Store{API: r.ssm},
 		Fetcher: &oauth.Client{BaseBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, RequestTimeout: 2 * time.Second},
-		Logger:  logger, Metrics: r.metrics,
-	})
+		Logger:  slog.New(slog.NewJSONHandler(r.logs, nil)), Metrics: r.metrics,
+	}
+	for _, o := range opts {
+		o(vars, &d)
+	}
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	r.h = newHandler(cfg, err, d)
 }
 
 func (r *rig) invoke(t *testing.T, payload string) (rotate.Summary, error) {

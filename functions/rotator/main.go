@@ -1,30 +1,9 @@
-// Command rotator is the rotator Lambda: on each EventBridge schedule it
-// refreshes the OAuth tokens that are due and stores them in SSM Parameter
-// Store; {"force": true, "profiles": [...]} refreshes on demand.
-//
-// Environment:
-//
-//	PROFILES_FILE           profiles document (relative paths resolve against LAMBDA_TASK_ROOT); required
-//	TOKEN_PARAMETER_PREFIX  parameter prefix (default /oauth-tokens)
-//	KMS_KEY_ID              customer-managed KMS key for the SecureStrings (default: aws/ssm)
-//	METRICS_NAMESPACE       CloudWatch namespace of the EMF metrics (default OAuthTokenRotator)
-//	ENVIRONMENT             metric dimension, such as sandbox or production (default local)
-//	ROTATOR_CONCURRENCY     profiles refreshed at once (default 16)
-//	ROTATOR_WRITE_RATE      PutParameter calls per second the rotator may make (default 3: the account's
-//	                        standard-throughput quota; 10 with Parameter Store's higher throughput, less
-//	                        what other applications in the account and region write)
-//	SCHEDULE_EXPRESSION     the schedule, rate(5 minutes) by default: a profile deferred by the write budget
-//	                        whose token expires before the next run is a failure
-//	LOG_LEVEL               debug, info, warn or error (default info)
-//
-// The AWS configuration comes from the environment alone (package awsenv):
-// AWS_REGION, the execution role's credentials, AWS_ENDPOINT_URL and the
-// service-specific AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER.
 package main
 
 import (
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,6 +15,7 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
 	"github.com/m2mtokens/oauth-token-rotator/internal/clientcred"
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/throttle"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
 
@@ -49,14 +29,40 @@ func main() {
 		logger.Error("load AWS configuration", "error", err)
 		os.Exit(1)
 	}
+	var throttled atomic.Int64
 	h := newHandler(cfg, cfgErr, handlerDeps{
 		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(awsCfg)},
-		Store:   &tokenstore.Store{API: ssm.NewFromConfig(awsCfg), KeyID: cfg.KMSKeyID},
-		Fetcher: &oauth.Client{},
-		Logger:  logger,
-		Metrics: os.Stdout,
+		Store: &tokenstore.Store{API: ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.Retryer = countThrottles(o.Retryer, &throttled) }),
+			KeyID: cfg.KMSKeyID},
+		Fetcher:      &oauth.Client{},
+		Logger:       logger,
+		Metrics:      os.Stdout,
+		SSMThrottles: throttled.Load,
 	})
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
+}
+
+// throttleCounter counts the attempts its retryer sees throttled (each is
+// retried or, after the last attempt, returned): the SSMThrottles metric.
+type throttleCounter struct {
+	aws.RetryerV2
+	n *atomic.Int64
+}
+
+func (c throttleCounter) IsErrorRetryable(err error) bool {
+	if throttle.Is(err) {
+		c.n.Add(1)
+	}
+	return c.RetryerV2.IsErrorRetryable(err)
+}
+
+// countThrottles wraps r (the SDK's standard retryer, a RetryerV2) so that
+// n counts throttled attempts.
+func countThrottles(r aws.Retryer, n *atomic.Int64) aws.Retryer {
+	if v2, ok := r.(aws.RetryerV2); ok {
+		return throttleCounter{RetryerV2: v2, n: n}
+	}
+	return r
 }
 
 // awsMaxAttempts bounds the attempts of one AWS call (the SDK's default is 3).
@@ -71,7 +77,8 @@ const awsMaxAttempts = 8
 // PutParameter quota into lost tokens. The rotator paces its own writes;
 // the backoff absorbs what other applications take. retryOpts apply after
 // that: the tests pass a zero backoff to prove this very configuration
-// without waiting.
+// without waiting. As with config.WithRetryer, AWS_MAX_ATTEMPTS and
+// AWS_RETRY_MODE do not override it.
 func newRetryer(retryOpts ...func(*retry.StandardOptions)) func() aws.Retryer {
 	return func() aws.Retryer {
 		return retry.NewStandard(append([]func(*retry.StandardOptions){

@@ -1,42 +1,3 @@
-// Package awsenv builds the AWS SDK configuration of the Lambda functions
-// from their environment alone, as the Lambda runtime provides it.
-//
-// config.LoadDefaultConfig would do the same job, but it links the whole
-// default credential chain (shared config files, SSO, STS web identity and
-// assume-role, login, IMDS, credential processes) into every binary. A
-// function never uses any of it: Lambda hands the execution role's
-// credentials to the process in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-// AWS_SESSION_TOKEN, or, where the execution environment outlives them,
-// through a container credentials endpoint. Leaving the chain's providers
-// out takes about 1.5 MiB off each bootstrap (figures, and why the SSM and
-// Secrets Manager clients are held back: docs/performance.md). Package
-// config is still imported, for NewEnvConfig, so the init of the packages
-// it imports still runs.
-//
-// What Load honours, all parsed by the SDK's own config.NewEnvConfig and
-// resolved with LoadDefaultConfig's defaults and precedence:
-//
-//   - region: AWS_REGION, else AWS_DEFAULT_REGION (required);
-//   - credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-//     AWS_SESSION_TOKEN; else AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
-//     AWS_CONTAINER_CREDENTIALS_FULL_URI, with
-//     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or
-//     AWS_CONTAINER_AUTHORIZATION_TOKEN (refreshed 5 minutes before expiry);
-//   - endpoints: AWS_ENDPOINT_URL and the service-specific
-//     AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER, unless
-//     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true; AWS_USE_FIPS_ENDPOINT and
-//     AWS_USE_DUALSTACK_ENDPOINT;
-//   - AWS_MAX_ATTEMPTS and AWS_RETRY_MODE (unless Options.Retryer is set),
-//     AWS_SDK_UA_APP_ID, AWS_CA_BUNDLE, AWS_DEFAULTS_MODE, the request
-//     compression, checksum, clock-skew, account-ID endpoint and auth scheme
-//     preference settings.
-//
-// It does not read ~/.aws/config or ~/.aws/credentials, so AWS_PROFILE has
-// no effect, and it does not ask IMDS for anything. Programs that need
-// those (an ECS task on EC2, a developer's machine) should use
-// config.LoadDefaultConfig: pkg/tokencache accepts a client built either
-// way. Unlike LoadDefaultConfig, Load fails at once, naming the variable,
-// when there is no region or no credentials.
 package awsenv
 
 import (
@@ -85,8 +46,29 @@ const (
 	containerExpiryWindow = 5 * time.Minute
 )
 
-// Load returns the SDK configuration described in the package comment.
-// The error names the variable that is missing or wrong.
+// Load returns the SDK configuration of the environment, parsed by the
+// SDK's own config.NewEnvConfig and resolved with LoadDefaultConfig's
+// defaults and precedence:
+//
+//   - region: AWS_REGION, else AWS_DEFAULT_REGION (required);
+//   - credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+//     AWS_SESSION_TOKEN; else AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
+//     AWS_CONTAINER_CREDENTIALS_FULL_URI, with
+//     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or
+//     AWS_CONTAINER_AUTHORIZATION_TOKEN (refreshed 5 minutes before expiry);
+//   - endpoints: AWS_ENDPOINT_URL and the service-specific
+//     AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER, unless
+//     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true; AWS_USE_FIPS_ENDPOINT and
+//     AWS_USE_DUALSTACK_ENDPOINT;
+//   - AWS_MAX_ATTEMPTS and AWS_RETRY_MODE (unless Options.Retryer is set),
+//     AWS_SDK_UA_APP_ID, AWS_CA_BUNDLE, AWS_DEFAULTS_MODE, the request
+//     compression, checksum, clock-skew, account-ID endpoint and auth scheme
+//     preference settings.
+//
+// It does not read ~/.aws/config or ~/.aws/credentials, so AWS_PROFILE has
+// no effect, and it asks IMDS for nothing. Unlike LoadDefaultConfig, it
+// fails at once when there is no region or no credentials; the error names
+// the variable that is missing or wrong.
 func Load(o Options) (aws.Config, error) {
 	env, err := config.NewEnvConfig()
 	if err != nil {

@@ -1,34 +1,3 @@
-// Package clientcred reads OAuth client credentials from AWS Secrets
-// Manager.
-//
-// The secret's SecretString is JSON, by the profile's auth method:
-//
-//	client_secret_post, client_secret_basic:
-//	  {"client_id": "…", "client_secret": "…"}
-//	private_key_jwt:
-//	  {"client_id": "…", "private_key": "<PEM>", "key_id": "…", "algorithm": "RS256",
-//	   "certificate": "<PEM>"}
-//	tls_client_auth:
-//	  {"client_id": "…", "certificate": "<PEM>", "private_key": "<PEM>"}
-//
-// client_id is always required. private_key is a PEM block holding a PKCS#8,
-// PKCS#1 (RSA) or SEC1 (EC) private key: RSA of at least 2048 bits, or ECDSA
-// P-256. key_id (optional) becomes the client assertion's kid. algorithm
-// (optional) is RS256 (the default for RSA keys), PS256 (RSA) or ES256 (the
-// only one for P-256 keys). For private_key_jwt, certificate is optional:
-// its thumbprints go into the assertion header (x5t, x5t#S256), which
-// Microsoft Entra ID requires. certificate is the client's PEM certificate,
-// optionally followed by its chain; its public key must match private_key
-// and it must be valid now. Parse checks all of this before any request;
-// Credentials.Check says whether a secret has what an auth method needs.
-//
-// Errors name the secret and the field and the problem (not found, access
-// denied, binary secret, malformed JSON, a missing field, a key that does
-// not parse or match, an expired certificate) and never contain any part of
-// the secret's value. Credentials' String, GoString and LogValue redact the
-// client secret and the private key.
-//
-// A Reader is safe for concurrent use if its API is.
 package clientcred
 
 import (

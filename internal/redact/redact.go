@@ -1,5 +1,3 @@
-// Package redact describes a secret without revealing it, for the String,
-// GoString and LogValue methods of every type that holds one.
 package redact
 
 import "fmt"

@@ -48,7 +48,7 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 			}
 			s.creds = creds
 			if !s.due && s.stored != nil && fingerprintPart(s.stored.Record.Fingerprint, 1) != clientHash(creds.ClientID) {
-				s.due, s.reason = true, "client id changed"
+				s.due, s.reason, s.cause = true, "client id changed", ReasonCredentialsChanged
 			}
 		}
 	})
@@ -208,6 +208,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		return
 	}
 	sent := r.now()
+	s.request(sent)
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
 	if err != nil {
 		rs.hosts.failed(host, p.Name, err)
@@ -233,7 +234,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		return
 	}
 	exp := rec.ExpiresAt.UTC().Truncate(time.Second)
-	s.outcome = Outcome{Profile: p.Name, Action: Refreshed, Reason: s.reason, Parameter: p.Parameter, ExpiresAt: &exp}
+	s.outcome = Outcome{Profile: p.Name, Action: Refreshed, Reason: s.reason, Parameter: p.Parameter, ExpiresAt: &exp, lifetime: tok.ExpiresIn}
 }
 
 // releaseTimeout bounds the release of a lease after a refresh.

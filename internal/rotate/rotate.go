@@ -102,6 +102,10 @@ type Rotator struct {
 	// Defaults 0.05, 1h and 10m; a negative Spread disables it.
 	Spread               float64
 	MaxSpread, MinSpread time.Duration
+	// Failures names the failure record (FailureRecord of the parameter
+	// prefix): which profiles are failing, since when and why, for Status.
+	// Empty, or a Store that is not a FailureStore, keeps none.
+	Failures string
 	// Owner names this run in leases (a Lambda request id, say).
 	Owner string
 	// Now is the clock; nil means time.Now.
@@ -122,6 +126,12 @@ type Request struct {
 	// A scheduled run cannot see such a change without reading secrets,
 	// which it does only for due profiles; schedule this less often.
 	CheckCredentials bool `json:"check_credentials,omitempty"`
+	// CredentialsChanged names secrets (by name or ARN) that have a new
+	// value: the profiles that use them are refreshed now, one token
+	// request each (ReasonCredentialsChanged), proving the new
+	// credentials. Refused credentials fail those profiles and keep their
+	// stored tokens. A secret no profile uses is logged and ignored.
+	CredentialsChanged []string `json:"credentials_changed,omitempty"`
 }
 
 // Action is what a run did with a profile.
@@ -145,6 +155,16 @@ type Outcome struct {
 	Parameter string `json:"parameter"`
 	// ExpiresAt is when the token now stored expires (nil when none is).
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// TokenRequest is why this run requested a token for the profile ("":
+	// it requested none), whether or not the request succeeded.
+	TokenRequest Reason `json:"token_request,omitempty"`
+	// EarlyRequest: the token requested replaces one that had been used for
+	// less than half its lifetime, for a reason that is not Excused.
+	EarlyRequest bool `json:"early_request,omitempty"`
+
+	// For the log line: how long the replaced token had been used, its
+	// lifetime, and the new token's lifetime.
+	replacedAfter, prevLifetime, lifetime time.Duration
 }
 
 // Summary is a run's answer.
@@ -153,6 +173,10 @@ type Summary struct {
 	Skipped   []Outcome `json:"skipped"`
 	Failed    []Outcome `json:"failed"`
 	Deferred  []Outcome `json:"deferred"`
+}
+
+func emptySummary() Summary {
+	return Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}, Deferred: []Outcome{}}
 }
 
 // Outcomes returns every outcome, sorted by profile.
@@ -192,6 +216,13 @@ type state struct {
 	unread bool
 	// writeAt is the profile's write slot (see budget.go).
 	writeAt time.Time
+	// cause is why the profile is due when the due rule did not decide it
+	// (forced, credentials changed); requested is the reason of the token
+	// request this run made ("" when none), early and replacedAfter and
+	// prevLifetime describe the token it replaces (see reasons.go).
+	cause, requested            Reason
+	early                       bool
+	replacedAfter, prevLifetime time.Duration
 }
 
 // Run performs one rotation. It returns the summary and, when any profile
@@ -203,6 +234,12 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	selected, err := r.selectProfiles(req.Profiles)
 	if err != nil {
 		return Summary{}, err
+	}
+	changed := len(req.CredentialsChanged) > 0
+	if changed {
+		if selected = r.usingSecrets(ctx, selected, req.CredentialsChanged); len(selected) == 0 {
+			return emptySummary(), nil
+		}
 	}
 	now := r.now()
 	states := make([]*state, len(selected))
@@ -218,8 +255,11 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 			s.stored = &st
 		}
 		switch {
+		case changed:
+			s.due, s.reason, s.cause = true, "credentials changed: secret "+s.p.SecretID+" has a new value", ReasonCredentialsChanged
+			s.unread = readErr != nil && s.stored == nil
 		case req.Force:
-			s.due, s.reason = true, "forced"
+			s.due, s.reason, s.cause = true, "forced", ReasonForced
 			s.unread = readErr != nil && s.stored == nil
 		case readErr != nil && s.stored == nil:
 			s.fail(fmt.Sprintf("cannot read stored records: %v", readErr))
@@ -229,11 +269,12 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	}
 
 	r.readSecrets(ctx, states, req.CheckCredentials)
-	r.refresh(ctx, states, req.Force, now)
+	r.refresh(ctx, states, req.Force || changed, now)
 
-	sum := Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}, Deferred: []Outcome{}}
+	sum := emptySummary()
 	for _, s := range states {
 		o := s.outcome
+		o.TokenRequest, o.EarlyRequest, o.replacedAfter, o.prevLifetime = s.requested, s.early, s.replacedAfter, s.prevLifetime
 		switch o.Action {
 		case Refreshed:
 			sum.Refreshed = append(sum.Refreshed, o)
@@ -245,6 +286,12 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 			sum.Failed = append(sum.Failed, o)
 		}
 		r.log(ctx, o)
+	}
+	if changed {
+		r.logRefused(ctx, sum.Failed)
+	}
+	if readErr == nil { // SSM failed this run's reads: leave it alone, the next run updates the record
+		r.recordFailures(ctx, states)
 	}
 	if len(sum.Failed) > 0 {
 		return sum, &RunError{Failed: sum.Failed}
@@ -307,6 +354,7 @@ func (r *Rotator) log(ctx context.Context, o Outcome) {
 	if o.ExpiresAt != nil {
 		attrs = append(attrs, slog.Time("expires_at", *o.ExpiresAt))
 	}
+	attrs = append(attrs, o.auditAttrs()...)
 	r.logger().LogAttrs(ctx, level, "profile "+string(o.Action), attrs...)
 }
 

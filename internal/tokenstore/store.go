@@ -1,21 +1,3 @@
-// Package tokenstore reads and writes token records in SSM Parameter Store.
-//
-// Records are SecureString parameters. Writes choose the tier from the
-// value's size (Standard up to 4 KiB, Advanced up to 8 KiB, an error above:
-// moto does not enforce these limits, so this package does), overwrite the
-// previous version and use a customer-managed KMS key when one is given.
-// Reads are batched: GetParameters takes at most 10 names per call. A write
-// that SSM refuses because the account holds as many parameters as its
-// tier allows (10,000 standard) fails with ErrParameterLimit, which says
-// what to do.
-//
-// Leases (Store.Lease) keep two rotator runs from fetching the same
-// profiles at once (the rotator takes one per run, see rotate.RunLease): a
-// lease is a parameter (LeaseName) created with Overwrite=false, which SSM
-// creates atomically, so only one run can hold it. The lease of a run that
-// died expires and is taken over by exactly one run.
-//
-// A Store is safe for concurrent use if its API is.
 package tokenstore
 
 import (
@@ -25,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,15 +103,29 @@ func Tier(n int) (types.ParameterTier, error) {
 // parameter are absent from the result; present but unreadable ones carry
 // Stored.Err. An error means a call failed and the result is incomplete.
 func (s *Store) Read(ctx context.Context, names []string) (map[string]Stored, error) {
+	out, _, err := s.ReadWith(ctx, names, nil)
+	return out, err
+}
+
+// ReadWith is Read, and also reads the parameters named in extra, which are
+// not records, in the same batches: their values are returned as they are
+// stored, in the second map (names with no parameter are absent).
+func (s *Store) ReadWith(ctx context.Context, names, extra []string) (map[string]Stored, map[string]string, error) {
 	out := make(map[string]Stored, len(names))
-	for start := 0; start < len(names); start += BatchSize {
-		batch := names[start:min(start+BatchSize, len(names))]
+	raw := make(map[string]string, len(extra))
+	all := append(slices.Clip(names), extra...)
+	for start := 0; start < len(all); start += BatchSize {
+		batch := all[start:min(start+BatchSize, len(all))]
 		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
 		if err != nil {
-			return out, fmt.Errorf("tokenstore: get parameters %s: %w", strings.Join(batch, ","), err)
+			return out, raw, fmt.Errorf("tokenstore: get parameters %s: %w", strings.Join(batch, ","), err)
 		}
 		for _, p := range res.Parameters {
 			name := aws.ToString(p.Name)
+			if slices.Contains(extra, name) {
+				raw[name] = aws.ToString(p.Value)
+				continue
+			}
 			st := Stored{Version: p.Version}
 			switch {
 			case p.Type != types.ParameterTypeSecureString:
@@ -140,7 +137,7 @@ func (s *Store) Read(ctx context.Context, names []string) (map[string]Stored, er
 			out[name] = st
 		}
 	}
-	return out, nil
+	return out, raw, nil
 }
 
 // Write stores rec under name as a SecureString, overwriting the previous

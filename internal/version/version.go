@@ -1,6 +1,3 @@
-// Package version names this project and its release, for the User-Agent
-// header the rotator sends to token endpoints and the consumer sends to
-// partner APIs.
 package version
 
 // Name is the product name used in User-Agent headers.

@@ -32,3 +32,12 @@ func (c *Cache) GoString() string { return c.String() }
 func (c *Cache) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("prefix", c.prefix), slog.Duration("skew", c.skew), slog.Duration("max_age", c.maxAge))
 }
+
+// String names the transport's Source, never its token. (Without it, fmt
+// would print the Source's fields, racing with a read that updates them.)
+func (t *transport) String() string {
+	return fmt.Sprintf("tokencache.Transport{profile=%q parameter=%q}", t.src.profile, t.src.param)
+}
+
+// GoString is String.
+func (t *transport) GoString() string { return t.String() }

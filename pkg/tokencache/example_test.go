@@ -5,21 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache/tokencachetest"
@@ -28,18 +17,30 @@ import (
 // Example_lambda builds the cache once, outside the handler, so that it
 // survives warm invocations: the parameter is read on the first invocation
 // and then only when the token nears expiry or the record is older than
-// Config.MaxAge.
+// Config.MaxAge. In a function's main the client is the real one and the
+// handler is started by the runtime:
+//
+//	cfg, err := config.LoadDefaultConfig(ctx) // honours AWS_ENDPOINT_URL
+//	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
+//	...
+//	lambda.Start(handler)
+//
+// Here Parameter Store is in memory, the partner API is local, and the
+// handler is invoked three times, as warm invocations would be.
 func Example_lambda() {
-	cfg, err := config.LoadDefaultConfig(context.Background()) // honours AWS_ENDPOINT_URL
-	if err != nil {
-		slog.Error("load AWS configuration", "error", err)
-		os.Exit(1)
-	}
-	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
+	var store tokencachetest.Store
+	store.SetToken("aviv-caas-agency-42", "token-1", time.Now(), time.Hour)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer token-1" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer api.Close()
+	cache := tokencache.New(&store, tokencache.Config{})
 	partner := cache.Source("aviv-caas-agency-42").Client("leads-export/1.0")
 
 	handler := func(ctx context.Context, _ struct{}) (int, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://api.aviv-group.com/caas/v3/listings", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/caas/v3/listings", nil)
 		if err != nil {
 			return 0, err
 		}
@@ -51,48 +52,52 @@ func Example_lambda() {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode, nil
 	}
-	lambda.Start(handler)
+	for range 3 {
+		fmt.Println(handler(context.Background(), struct{}{}))
+	}
+	fmt.Println("parameter reads:", store.Reads())
+	// Output:
+	// 200 <nil>
+	// 200 <nil>
+	// 200 <nil>
+	// parameter reads: 1
 }
 
-// Example_ecs shows a long-running service. One cache lives as long as the
-// task; because a record is trusted for at most Config.MaxAge, the task keeps
-// following the record as the rotator replaces it, with no restart. (ECS
-// "secrets: valueFrom" would freeze the token at container start.)
+// Example_ecs is a long-running ECS service. One Cache lives as long as
+// the task, and because a record is trusted for at most Config.MaxAge, the
+// task follows the record as the rotator replaces it, with no restart. ECS
+// "secrets": [{"valueFrom": "arn:…:parameter/oauth-tokens/…"}] would not:
+// it reads the parameter once, when the container starts, and a task that
+// outlives the token then sends an expired one until it is replaced. The
+// task's main builds the cache once:
+//
+//	cfg, err := config.LoadDefaultConfig(ctx)
+//	...
+//	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{})
+//	partner := cache.Source("pliant-production").Client("card-sync/2.3 (ecs)")
+//
+// Here Parameter Store is in memory and the clock is the example's.
 func Example_ecs() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		slog.Error("load AWS configuration", "error", err)
-		os.Exit(1)
-	}
-	cache := tokencache.New(ssm.NewFromConfig(cfg), tokencache.Config{MaxAge: 5 * time.Minute})
-	partner := cache.Source("pliant-production").Client("card-sync/2.3 (ecs)")
-	partner.Timeout = 30 * time.Second
+	now := exampleNow()
+	var store tokencachetest.Store
+	store.SetToken("pliant-production", "token-1", now, 10*time.Hour)
+	cache := tokencache.New(&store, tokencache.Config{Now: func() time.Time { return now }})
+	src := cache.Source("pliant-production")
+	ctx := context.Background()
 
-	ticker := time.NewTicker(time.Minute)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://api.getpliant.com/api/cards", nil)
-		resp, err := partner.Do(req)
-		if errors.Is(err, tokencache.ErrExpired) {
-			slog.Error("the rotator has stalled; alarm", "error", err)
-			continue
-		}
-		if err != nil {
-			slog.Warn("sync cards", "error", err)
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		s := cache.Stats()
-		slog.Info("cards synced", "status", resp.StatusCode, "cache_hits", s.Hits, "cache_misses", s.Misses, "stale_served", s.StaleServed, "read_errors", s.ReadErrors)
-	}
+	token, _ := src.Token(ctx)
+	fmt.Println(token)
+	store.SetToken("pliant-production", "token-2", now, 10*time.Hour) // the rotator writes the next token
+	now = now.Add(time.Minute)
+	token, _ = src.Token(ctx)
+	fmt.Println(token, "(read a minute ago)")
+	now = now.Add(tokencache.DefaultMaxAge)
+	token, _ = src.Token(ctx)
+	fmt.Println(token, "after", store.Reads(), "reads")
+	// Output:
+	// token-1
+	// token-1 (read a minute ago)
+	// token-2 after 2 reads
 }
 
 // exampleNow is the examples' clock, so that their records stay valid.
@@ -174,41 +179,4 @@ func ExampleSource_Transport() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Print(string(body))
 	// Output: Bearer token-1 leads-sync/2.1
-}
-
-// Example_otherAccount reads the token records of the rotator's account
-// from another account of the organization, through the reader role that
-// the rotator's stack creates for it (its CrossAccountReaderRoleArn
-// output, for the accounts in CrossAccountReaderAccounts or the
-// organization in CrossAccountReaderOrgId). This process's own role needs
-// sts:AssumeRole on that role and nothing else. The role's credentials
-// are assumed on the first read and replaced a minute before they expire;
-// the records are read in the rotator's region.
-func Example_otherAccount() {
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx) // this account: the Lambda's execution role
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	roleARN := os.Getenv("TOKEN_READER_ROLE_ARN") // arn:aws:iam::<rotator's account>:role/…
-	creds := aws.NewCredentialsCache(
-		stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), roleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = "leads-export" // shown in the rotator account's CloudTrail
-		}),
-		func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = time.Minute })
-	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		o.Credentials = creds
-		if region := os.Getenv("TOKEN_REGION"); region != "" {
-			o.Region = region // the rotator's region, when it is not this one
-		}
-	})
-	cache := tokencache.New(client, tokencache.Config{RoleARN: roleARN}) // RoleARN: named in errors
-
-	token, err := cache.Source("aviv-caas-agency-42").Token(ctx)
-	if err != nil {
-		fmt.Println(err) // names the profile, the parameter and the role, and what to change
-		return
-	}
-	fmt.Printf("a token of %d bytes\n", len(token))
 }

@@ -20,6 +20,18 @@ import (
 // Source is one cached token: a profile's (Cache.Source) or a parameter's
 // (Cache.SourceByParameter). Keep it, or look it up again: the lookup is cheap and
 // returns the same Source. It is safe for concurrent use.
+//
+// A token is served from memory while now + Config.Skew is before the
+// record's expires_at and the record was read less than Config.MaxAge ago;
+// then the parameter is read again (GetParameter, WithDecryption), in one
+// read shared by every waiting caller, so that a long-running process
+// follows the record as the rotator replaces it. When a read fails while
+// the cached token is still valid, that token is served (counted in
+// Stats.StaleServed, a warning logged once); an expired token is never
+// served. After a failed read, and after a rejected token was read again,
+// the parameter is read at most once per Config.MinReadInterval, so that a
+// rotator outage or a partner API that rejects every request cannot turn
+// every call into an SSM read.
 type Source struct {
 	c       *Cache
 	profile string // empty for a Source named by parameter

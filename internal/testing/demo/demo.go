@@ -1,14 +1,3 @@
-// Package demo runs the whole system on one machine, with no AWS account and
-// no Docker: moto_server stands in for Secrets Manager and SSM, package
-// oauthtest for the token endpoints (the four partners, plus Cognito with
-// client_secret_basic, Okta with private_key_jwt and Salesforce, whose
-// answers lack expires_in) and a partner API, and the real rotator and
-// consumer bootstrap binaries run under the Lambda Runtime API of package
-// lambdatest.
-//
-// Run prints a short report as it goes and returns the figures, so the same
-// flow is both `make demo` and an end-to-end test. Every process it starts
-// is stopped when it returns, including when ctx is cancelled (Ctrl-C).
 package demo
 
 import (
@@ -60,6 +49,7 @@ type Report struct {
 	SecondRun  RunFigures
 	Consumer   ConsumerFigures
 	Revocation RevocationFigures
+	Status     StatusFigures
 	// OtherAccounts: a consumer in a workload account and an outsider.
 	OtherAccounts OtherAccountFigures
 	LogLines      int
@@ -150,7 +140,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	}
 	d.rep.Elapsed = time.Since(start)
 	d.say("")
-	d.say("OK: one token request per profile (client_secret_post, client_secret_basic, private_key_jwt; expiry from expires_in, a JWT exp or default_lifetime), none on the second run; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401; a consumer in account %s read it through the reader role with no token request, and account %s was refused (%.1fs in all).",
+	d.say("OK: one token request per profile (client_secret_post, client_secret_basic, private_key_jwt; expiry from expires_in, a JWT exp or default_lifetime), none on the second run; status listed every profile without a token request or secret read; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401; a consumer in account %s read it through the reader role with no token request, and account %s was refused (%.1fs in all).",
 		d.rep.Consumer.Invocations, d.rep.OtherAccounts.Account, d.rep.OtherAccounts.Outsider, d.rep.Elapsed.Seconds())
 	return d.rep, nil
 }
@@ -211,6 +201,9 @@ func (r Report) check() error {
 		"consumer: %+v; want every answer 200 from one SSM read and no token request", r.Consumer)
 	want(r.Revocation.Status == 200 && r.Revocation.APICalls == 2 && r.Revocation.SSMReads == 1 && r.Revocation.TokenRequests == 1,
 		"revocation: %+v; want 200 after one 401 and one re-read, from one forced token request", r.Revocation)
+	want(r.Status.Rows == r.Profiles && r.Status.Correct == r.Profiles && r.Status.OK == r.Profiles && r.Status.GetParameters == (r.Profiles+1+9)/10 &&
+		r.Status.OtherCalls == 0 && r.Status.TokenRequests == 0 && r.Status.Leaks == 0,
+		"status: %+v; want %d correct rows, all ok, from ceil((%d+1)/10) GetParameters calls and no other call, token request or leak", r.Status, r.Profiles, r.Profiles)
 	o := r.OtherAccounts
 	want(o.OK == o.Invocations && o.Invocations > 0 && o.AssumeRoles == 1 && o.SSMReads == 1 && o.TokenRequests == 0,
 		"consumer in another account: %+v; want every answer 200 from one AssumeRole and one SSM read, and no token request", o)

@@ -14,7 +14,7 @@ import (
 )
 
 // TestDemo runs `make demo`'s flow end to end on the real binaries: both
-// rotator runs (the sandbox profiles plus Cognito with client_secret_basic,
+// rotator runs, a {"status": true} request counted call by call, (the sandbox profiles plus Cognito with client_secret_basic,
 // Okta with private_key_jwt and Salesforce without expires_in), fifty warm consumer invocations with exactly one parameter
 // read, a revoked token replaced after one 401, and no secret or token in
 // any log line, and a consumer in another account served through the
@@ -56,6 +56,9 @@ func TestDemo(t *testing.T) {
 		!strings.Contains(o.Refusal, "CrossAccountReaderAccounts") || !strings.Contains(o.Refusal, `profile "`+"aviv-caas-sandbox-agency-42") {
 		t.Errorf("the outsider's error = %q; want it to name the profile, the role and what to change", o.Refusal)
 	}
+	if rep.Status.Rows != 8 || rep.Status.Correct != 8 || rep.Status.GetParameters != 1 || rep.Status.OtherCalls != 0 || rep.Status.TokenRequests != 0 {
+		t.Errorf("status figures = %+v; want 8 correct rows from one GetParameters call, no other call, no token request", rep.Status)
+	}
 	if rep.Leaks != 0 || rep.LogLines < 10 {
 		t.Errorf("%d of %d log lines leak; want 0 of many", rep.Leaks, rep.LogLines)
 	}
@@ -70,6 +73,7 @@ func TestCheckCatchesBrokenClaims(t *testing.T) {
 		SecondRun:  RunFigures{Skipped: 5},
 		Consumer:   ConsumerFigures{Invocations: 10, OK: 10, SSMReads: 1},
 		Revocation: RevocationFigures{Status: 200, APICalls: 2, SSMReads: 1, TokenRequests: 1},
+		Status:     StatusFigures{Rows: 5, Correct: 5, OK: 5, GetParameters: 1},
 		OtherAccounts: OtherAccountFigures{Role: "arn:aws:iam::1:role/r", Invocations: 10, OK: 10, AssumeRoles: 1, SSMReads: 1,
 			Refusal: "through role arn:aws:iam::1:role/r: ... CrossAccountReaderAccounts ..."}}
 	if err := good.check(); err != nil {
@@ -90,6 +94,10 @@ func TestCheckCatchesBrokenClaims(t *testing.T) {
 		{"another account assumed the role per call", func(r *Report) { r.OtherAccounts.AssumeRoles = 10 }},
 		{"another account not served", func(r *Report) { r.OtherAccounts.OK = 9 }},
 		{"the outsider's error says nothing to change", func(r *Report) { r.OtherAccounts.Refusal = "AccessDenied" }},
+		{"status requested a token", func(r *Report) { r.Status.TokenRequests = 1 }},
+		{"status read a secret", func(r *Report) { r.Status.OtherCalls = 1 }},
+		{"status read unbatched", func(r *Report) { r.Status.GetParameters = 6 }},
+		{"status row wrong", func(r *Report) { r.Status.Correct = 4 }},
 	}
 	for _, tt := range tests {
 		r := good

@@ -38,7 +38,7 @@ func (d *demo) rotatorRuns() error {
 	}
 	d.say("[4/7] rotator, scheduled run 1: %s", d.rep.FirstRun)
 	d.say("      rotator, scheduled run 2: %s", d.rep.SecondRun)
-	return nil
+	return d.status()
 }
 
 // runRotator invokes the rotator once and counts what it did.
@@ -170,19 +170,25 @@ func (d *demo) scanLogs() error {
 	return nil
 }
 
-// storedToken reads a record straight from SSM.
+// storedToken reads a record's token straight from SSM.
 func storedToken(ctx context.Context, endpoint, name string) (string, error) {
+	rec, err := storedRecord(ctx, endpoint, name)
+	return rec.AccessToken, err
+}
+
+// storedRecord reads a record straight from SSM.
+func storedRecord(ctx context.Context, endpoint, name string) (tokenrecord.Record, error) {
 	cfg, err := mototest.ConfigFor(ctx, endpoint)
 	if err != nil {
-		return "", err
+		return tokenrecord.Record{}, err
 	}
 	out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	if err != nil {
-		return "", fmt.Errorf("demo: read %s: %w", name, err)
+		return tokenrecord.Record{}, fmt.Errorf("demo: read %s: %w", name, err)
 	}
 	rec, err := tokenrecord.Parse([]byte(aws.ToString(out.Parameter.Value)))
 	if err != nil {
-		return "", fmt.Errorf("demo: %s: %w", name, err)
+		return tokenrecord.Record{}, fmt.Errorf("demo: %s: %w", name, err)
 	}
-	return rec.AccessToken, nil
+	return rec, nil
 }

@@ -20,7 +20,7 @@ var (
 )
 
 // allowed reports which packages of this module pkg may import, as the
-// README's Development section states it.
+// docs/development.md states it.
 func allowed(pkg string) []string {
 	switch {
 	case slices.Contains(leaves, pkg):
@@ -52,14 +52,14 @@ func TestImportsFlowOneWay(t *testing.T) {
 			continue // test-only
 		}
 		if allowed(pkg) == nil && !slices.Contains(leaves, pkg) && !slices.Contains(flow, pkg) && pkg != "pkg/tokenrecord" {
-			t.Errorf("package %s has no place in the layout: add it to flow, base or leaves, and to the README", pkg)
+			t.Errorf("package %s has no place in the layout: add it to flow, base or leaves, and to docs/development.md", pkg)
 			continue
 		}
 		checked++
 		for _, imp := range fields[1:] {
 			dep, ours := strings.CutPrefix(imp, module)
 			if ours && !slices.Contains(allowed(pkg), dep) {
-				t.Errorf("%s imports %s, which the layout does not allow (README, Development)", pkg, dep)
+				t.Errorf("%s imports %s, which the layout does not allow (docs/development.md, Layout)", pkg, dep)
 			}
 		}
 	}

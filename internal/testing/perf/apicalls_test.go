@@ -72,6 +72,7 @@ func (r *awsRig) seedSecrets(t *testing.T, values map[string]string) {
 func (r *awsRig) rotator(ps []profile.Profile, concurrency int) *rotate.Rotator {
 	return &rotate.Rotator{
 		Lease:       rotate.RunLease(path.Dir(ps[0].Parameter)),
+		Failures:    rotate.FailureRecord(path.Dir(ps[0].Parameter)),
 		Profiles:    ps,
 		Secrets:     &clientcred.Reader{API: r.sm},
 		Store:       &tokenstore.Store{API: r.split},
@@ -142,10 +143,12 @@ func (r *awsRig) measure(t *testing.T, rot *rotate.Rotator, idp *oauthtest.Serve
 //     per distinct secret, then the run's lease (PutParameter Overwrite=false
 //     on <prefix>/.rotator.lock), the due records re-read under it in batches
 //     (ceil(N/10) GetParameters), one record per due profile (PutParameter),
-//     and the release (a read of the lease, DeleteParameter);
+//     the release (a read of the lease, DeleteParameter), and one read of the
+//     failure record (written only when a profile starts or stops failing);
 //   - nothing due: ceil(N/10) GetParameters and nothing else, no lease;
 //   - k = N/10 due, sharing k/2 secrets: ceil(N/10)+ceil(k/10) GetParameters
-//     (+ the lease read), k/2 GetSecretValue, k records, one lease, one release.
+//     (+ the lease read, + the failure record's read), k/2 GetSecretValue,
+//     k records, one lease, one release.
 func TestAPICalls(t *testing.T) {
 	sizes := []int{10, 100}
 	if os.Getenv("PERF") == "1" {
@@ -173,7 +176,9 @@ func TestAPICalls(t *testing.T) {
 			// after one read of it (is it still ours?).
 			check := func(run string, got callCounts, sum rotate.Summary, k, secrets int) {
 				t.Helper()
-				want := callCounts{getParameters: batches + ceilDiv(k, 10) + 1, getSecretValue: secrets, putRecord: k, putLease: 1, deleteParameter: 1,
+				// +1 +1: the lease read before the release, the failure record read
+				// after a run that refreshed (it stays unwritten: nothing failed).
+				want := callCounts{getParameters: batches + ceilDiv(k, 10) + 2, getSecretValue: secrets, putRecord: k, putLease: 1, deleteParameter: 1,
 					leaseReads: 1, tokens: k}
 				if k == 0 {
 					want.leaseReads, want.putLease, want.deleteParameter = 0, 0, 0

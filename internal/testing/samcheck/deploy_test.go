@@ -172,6 +172,12 @@ func (s *session) deploy(t *testing.T, c Command) {
 	if got, _ := cs.parameter("EnvironmentName"); got != wantEnv {
 		t.Errorf("change set of %s: EnvironmentName = %q; want %q from [%s.deploy.parameters]", stack, got, wantEnv, env)
 	}
+	if wantEnv == "production" && !strings.Contains(s.deployString(env, "parameter_overrides"), "AlarmTopicArn=") {
+		s.report.notProve("rules", "the template's Rules (a production stack without AlarmTopicArn is refused): moto created change set %s "+
+			"for %s without AlarmTopicArn, because moto does not evaluate Rules; real CloudFormation refuses it with the rule's "+
+			"AssertDescription, which functions/template_production_test.go checks by evaluating the Rules with samconfig.toml's parameters",
+			last.ChangeSetName, stack)
+	}
 	// moto's DescribeChangeSet leaves Capabilities out: read SAM's own account of what it sent.
 	for _, capability := range strings.Fields(s.deployString(env, "capabilities")) {
 		if !regexp.MustCompile(`(?m)^\s*Capabilities\s*:.*"` + capability + `"`).MatchString(out) {

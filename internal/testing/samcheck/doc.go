@@ -24,7 +24,7 @@
 //     EnvironmentName) and the template SAM uploaded for it, whose CodeUris
 //     must be the uploaded zips;
 //   - runs `sam <command> --help` for every sam command written anywhere in
-//     the README and finds each flag it uses in that help;
+//     the README or docs/*.md and finds each flag it uses in that help;
 //   - runs sam build with VERSION set and finds the version in both bootstraps.
 //
 // It ends by printing what it proved and what it did not. Two probes show

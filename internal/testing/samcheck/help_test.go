@@ -12,13 +12,23 @@ import (
 	"testing"
 )
 
-// helpAll checks every sam command of the README against the pinned SAM
-// CLI: `sam <command> --help` succeeds, and each flag the README passes
-// is an option in that help.
-func (s *session) helpAll(t *testing.T, readme string) {
-	cmds, err := Commands(readme)
-	if err != nil {
-		t.Fatal(err)
+// helpAll checks every sam command of the README and docs/ against the
+// pinned SAM CLI: `sam <command> --help` succeeds, and each flag a command
+// passes is an option in that help.
+func (s *session) helpAll(t *testing.T, docs []document) {
+	type written struct {
+		Command
+		path string
+	}
+	var cmds []written
+	for _, d := range docs {
+		cs, err := Commands(d.Text)
+		if err != nil {
+			t.Fatalf("%s: %v", d.Path, err)
+		}
+		for _, c := range cs {
+			cmds = append(cmds, written{c, d.Path})
+		}
 	}
 	helps := map[string]string{}
 	help := func(path []string) (string, error) {
@@ -48,7 +58,7 @@ func (s *session) helpAll(t *testing.T, readme string) {
 			h, err = help(path)
 		}
 		if err != nil {
-			t.Errorf("README line %d: %s: %v", c.Line, c, err)
+			t.Errorf("%s line %d: %s: %v", c.path, c.Line, c, err)
 			continue
 		}
 		for _, a := range c.Args[len(path):] {
@@ -57,7 +67,7 @@ func (s *session) helpAll(t *testing.T, readme string) {
 			}
 			flag, _, _ := strings.Cut(a, "=")
 			if !regexp.MustCompile(`(?m)(^|[\s,/])` + regexp.QuoteMeta(flag) + `([\s,/=]|$)`).MatchString(h) {
-				t.Errorf("README line %d: %s: sam %s %s has no option %s", c.Line, c, strings.Join(path, " "), s.version, flag)
+				t.Errorf("%s line %d: %s: sam %s %s has no option %s", c.path, c.Line, c, strings.Join(path, " "), s.version, flag)
 			}
 		}
 		checked = append(checked, "sam "+strings.Join(path, " "))
@@ -65,9 +75,9 @@ func (s *session) helpAll(t *testing.T, readme string) {
 	slices.Sort(checked)
 	checked = slices.Compact(checked)
 	if len(checked) == 0 {
-		t.Fatal("the README has no sam command")
+		t.Fatal("the README and docs/ have no sam command")
 	}
-	s.report.prove("every sam command in the README (%d as written) exists in SAM CLI %s with every flag it uses: %s",
+	s.report.prove("every sam command in the README and docs/ (%d as written) exists in SAM CLI %s with every flag it uses: %s",
 		len(seen), s.version, strings.Join(checked, ", "))
 }
 

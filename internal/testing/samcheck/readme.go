@@ -2,6 +2,8 @@ package samcheck
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -11,6 +13,37 @@ const (
 	BeginDeploy = "<!-- BEGIN deploy -->"
 	EndDeploy   = "<!-- END deploy -->"
 )
+
+// document is a Markdown file whose sam commands are checked.
+type document struct {
+	// Path is the file's path from the repository root, such as
+	// "docs/operating.md".
+	Path string
+	// Text is its content.
+	Text string
+}
+
+// readDocuments reads the Markdown files a user copies commands from: the
+// README and every docs/*.md under the repository root.
+func readDocuments(root string) ([]document, error) {
+	paths, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		return nil, fmt.Errorf("samcheck: list docs: %w", err)
+	}
+	var docs []document
+	for _, p := range append([]string{filepath.Join(root, "README.md")}, paths...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("samcheck: %w", err)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return nil, fmt.Errorf("samcheck: %w", err)
+		}
+		docs = append(docs, document{Path: filepath.ToSlash(rel), Text: string(b)})
+	}
+	return docs, nil
+}
 
 // Command is one sam invocation written in the README.
 type Command struct {

@@ -148,8 +148,28 @@ func TestREADMEDeployBlock(t *testing.T) {
 	if err := CheckSequence(cmds); err != nil {
 		t.Error(err)
 	}
-	if _, err := Commands(string(b)); err != nil {
-		t.Error(err)
+}
+
+// TestDocumentsParse keeps every sam command of the README and docs/ in a
+// shape make sam-check can look up in the SAM CLI's help.
+func TestDocumentsParse(t *testing.T) {
+	docs, err := readDocuments("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) < 2 || docs[0].Path != "README.md" {
+		t.Fatalf("readDocuments = %d files; want README.md first, then docs/*.md", len(docs))
+	}
+	n := 0
+	for _, d := range docs {
+		cmds, err := Commands(d.Text)
+		if err != nil {
+			t.Errorf("%s: %v", d.Path, err)
+		}
+		n += len(cmds)
+	}
+	if n == 0 {
+		t.Error("the README and docs/ hold no sam command")
 	}
 }
 

@@ -65,8 +65,12 @@ func TestSAMCLI(t *testing.T) {
 		}
 	}
 
-	if !t.Run("every sam command in the README exists", func(t *testing.T) { s.helpAll(t, readme) }) {
-		s.report.fail("a sam command in the README does not exist in the pinned SAM CLI, or lacks a flag the README uses")
+	docs, err := readDocuments(s.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !t.Run("every sam command in the README and docs exists", func(t *testing.T) { s.helpAll(t, docs) }) {
+		s.report.fail("a sam command in the README or docs/ does not exist in the pinned SAM CLI, or lacks a flag it uses")
 	}
 	if !t.Run("sam local generate-event", s.generateEvent) {
 		s.report.fail("sam local generate-event cloudwatch scheduled-event")

@@ -1,30 +1,3 @@
-// Package tokencachetest provides an in-memory token record store for the
-// unit tests of code that consumes tokens through package tokencache, in the
-// style of net/http/httptest: the code under test keeps its real
-// tokencache.Cache, and only SSM Parameter Store is replaced.
-//
-// A Store satisfies tokencache.ParameterGetter:
-//
-//	var store tokencachetest.Store
-//	store.SetToken("partner-api", "token-1", time.Now(), time.Hour) // a valid record
-//	cache := tokencache.New(&store, tokencache.Config{})
-//
-// It serves each state a consumer must handle:
-//
-//   - valid: SetToken with an issue time of now and a lifetime;
-//   - expiring or expired: SetToken with an earlier issue time, so that the
-//     record's expires_at is within the cache's skew (60 s by default) or past;
-//   - missing: a profile never set, or Delete (the read fails as SSM's does,
-//     with *types.ParameterNotFound, which the cache reports as
-//     tokencache.ErrNotFound);
-//   - unreadable: SetValue with anything that is not a valid record;
-//   - rotated: SetToken again with a new token; the cache picks it up at its
-//     next read (after Config.MaxAge, near expiry, or after a 401);
-//   - failing: FailReads, for access denied, throttling or a network error.
-//
-// Reads and ReadNames count the cache's GetParameter calls, so a test can
-// assert that its code reuses tokens. A Store is safe for concurrent use;
-// its zero value is an empty store under the default prefix.
 package tokencachetest
 
 import (
@@ -43,7 +16,24 @@ import (
 
 // Store is an in-memory SSM Parameter Store holding token records by
 // parameter name. Its GetParameter has the signature of *ssm.Client's, so
-// a *Store can be passed to tokencache.New. The zero value is ready to use.
+// a *Store can be passed to tokencache.New. The zero value is an empty
+// store under the default prefix; it is safe for concurrent use.
+//
+// It serves each state a consumer must handle:
+//
+//   - valid: SetToken with an issue time of now and a lifetime;
+//   - expiring or expired: SetToken with an earlier issue time, so that the
+//     record's expires_at is within the cache's skew (60 s by default) or past;
+//   - missing: a profile never set, or Delete (the read fails as SSM's does,
+//     with *types.ParameterNotFound, which the cache reports as
+//     tokencache.ErrNotFound);
+//   - unreadable: SetValue with anything that is not a valid record;
+//   - rotated: SetToken again with a new token; the cache picks it up at its
+//     next read (after Config.MaxAge, near expiry, or after a 401);
+//   - failing: FailReads, for access denied, throttling or a network error.
+//
+// Reads and ReadNames count the cache's GetParameter calls, so that a test
+// can assert that its code reuses tokens.
 type Store struct {
 	// Prefix is the parameter prefix of the profiles named in SetToken and
 	// Delete, as tokencache.Config.Prefix is for the cache: it must match

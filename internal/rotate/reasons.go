@@ -1,0 +1,108 @@
+package rotate
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
+)
+
+// Reason says why a token was requested. Every token request a run makes
+// is counted with one (Outcome.TokenRequest, the TokenRequests metric, the
+// token_request field of the profile's log line): the reuse audit an
+// operator shows a partner.
+type Reason string
+
+// The reasons for a token request.
+const (
+	// ReasonMissing: the profile had no stored record.
+	ReasonMissing Reason = "missing"
+	// ReasonUnreadable: the stored record could not be read.
+	ReasonUnreadable Reason = "unreadable"
+	// ReasonExpiring: the stored token reached its refresh moment
+	// (refresh_before ahead of expiry, brought forward by its spread).
+	ReasonExpiring Reason = "expiring"
+	// ReasonConfigChanged: the stored token was issued for another token
+	// URL, audience, scope or params (or another profile).
+	ReasonConfigChanged Reason = "configuration-changed"
+	// ReasonForced: an operator asked for it ({"force": true}).
+	ReasonForced Reason = "forced"
+	// ReasonCredentialsChanged: the profile's secret has a new value (a
+	// Secrets Manager change event, or a check_credentials run that found
+	// another client id).
+	ReasonCredentialsChanged Reason = "credentials-changed"
+)
+
+// Reasons lists every Reason, in the order the audit prints them.
+var Reasons = []Reason{ReasonMissing, ReasonUnreadable, ReasonExpiring, ReasonConfigChanged, ReasonForced, ReasonCredentialsChanged}
+
+// Excused reports whether a request for this reason may come within a
+// token's lifetime without breaking the providers' reuse policies: an
+// operator forced it, or the token was issued for a configuration or
+// credentials that no longer hold. Early requests for any other reason
+// are counted (Outcome.EarlyRequest) and alarmed on.
+func (r Reason) Excused() bool {
+	return r == ReasonForced || r == ReasonConfigChanged || r == ReasonCredentialsChanged
+}
+
+// dueReason is the Reason for a token request the due rule (isDue) made.
+func dueReason(p profile.Profile, st *tokenstore.Stored) Reason {
+	switch {
+	case st == nil:
+		return ReasonMissing
+	case st.Err != nil:
+		return ReasonUnreadable
+	case st.Record.Profile != p.Name || fingerprintPart(st.Record.Fingerprint, 0) != configHash(p):
+		return ReasonConfigChanged
+	}
+	return ReasonExpiring
+}
+
+// earlyShare is the share of its lifetime a token must have been used
+// before a request that replaces it is not early. The due rule refreshes a
+// token at least (lifetime - refresh_before)/2 after it was issued (the
+// spread takes at most half of what is left after refresh_before), and in
+// practice after 0.67 (1 h tokens, refresh_before 10m) to 0.95 (24 h
+// tokens) of it: a request before half the lifetime means the token was
+// not reused for its lifetime (a lifetime shorter than refresh_before,
+// say, which refreshes on every run).
+const earlyShare = 0.5
+
+// request notes that s's token is requested now, at sent: why, and how
+// long the token it replaces had been used.
+func (s *state) request(sent time.Time) {
+	s.requested = s.cause
+	if s.requested == "" {
+		s.requested = dueReason(s.p, s.stored)
+	}
+	if s.stored == nil || s.stored.Err != nil || s.stored.Record.Profile != s.p.Name {
+		return
+	}
+	prev := s.stored.Record
+	s.replacedAfter, s.prevLifetime = sent.Sub(prev.IssuedAt), prev.Lifetime()
+	s.early = !s.requested.Excused() && s.prevLifetime > 0 &&
+		float64(s.replacedAfter) < earlyShare*float64(s.prevLifetime)
+}
+
+// auditAttrs are the reuse audit's fields of a profile's log line: why a
+// token was requested, how much of the replaced token's lifetime was used
+// (replaced_after_s of previous_lifetime_s), the new token's lifetime, and
+// early_request when the request counts against the reuse policy.
+func (o Outcome) auditAttrs() []slog.Attr {
+	if o.TokenRequest == "" {
+		return nil
+	}
+	attrs := []slog.Attr{slog.String("token_request", string(o.TokenRequest))}
+	if o.prevLifetime > 0 {
+		attrs = append(attrs, slog.Int64("replaced_after_s", int64(o.replacedAfter.Seconds())),
+			slog.Int64("previous_lifetime_s", int64(o.prevLifetime.Seconds())))
+	}
+	if o.lifetime > 0 {
+		attrs = append(attrs, slog.Int64("lifetime_s", int64(o.lifetime.Seconds())))
+	}
+	if o.EarlyRequest {
+		attrs = append(attrs, slog.Bool("early_request", true))
+	}
+	return attrs
+}
