@@ -20,12 +20,8 @@
 // (ExampleSource_TokenSource); for a consumer's unit tests, see package
 // tokencachetest.
 //
-// A consumer in another account than the rotator's reads through the reader
-// role of the rotator's stack (its CrossAccountReaderRoleArn output): build
-// the client with that role's credentials, in the rotator's region, and set
-// Config.RoleARN so that errors name the role and what to change
-// (Example_otherAccount). This package does not link STS itself: only the
-// programs that read from another account pay for it.
+// From another account, read with the rotator stack's reader role, in its
+// region, and set Config.RoleARN (Example_otherAccount); no STS is linked.
 //
 // A Cache, its Sources, their TokenSources and Transports are safe for
 // concurrent use; the package starts no goroutine that outlives a read. No
