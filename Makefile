@@ -63,32 +63,51 @@ check-moto:
 	  if [ "$$CI" = "true" ]; then exit 1; fi; \
 	  echo '(integration and end-to-end tests will be skipped)'; }
 
-## ---- the Python and Node readers' dependencies (pkg/tokenrecord/readers) ----
-# Pinned in requirements.txt and package.json/package-lock.json, installed
-# into .build/readers only (never globally), again only when a pin changes.
-# Without python3 or node the readers' tests skip; under CI=true both fail.
+## ---- the Python and Node readers: interpreters and dependencies ----
+# TestReaders runs every reader on the oldest and the newest interpreter it
+# tests, all pinned in internal/testing/readers/runtimes: CPython from the
+# Go module go-embed-python (one python<version>.mod each), Node.js as the
+# npm registry carries its binaries (package.json); and the readers' own
+# dependencies, pinned in pkg/tokenrecord/readers (requirements.txt,
+# package.json). All go into .build/readers only (never globally), again
+# only when a pin changes. pip (python3 -m pip) installs the Python
+# dependencies for each interpreter, npm the Node ones. Without python3 or
+# npm the readers' tests skip; under CI=true both fail.
 
 READERS     := pkg/tokenrecord/readers
+RUNTIMES    := internal/testing/readers/runtimes
 READERS_OUT := $(CURDIR)/.build/readers
+PYTHONS     := $(patsubst $(RUNTIMES)/python%.mod,%,$(wildcard $(RUNTIMES)/python*.mod))
 
-readers-deps: $(READERS_OUT)/venv/.installed $(READERS_OUT)/node/.installed
+readers-deps: $(PYTHONS:%=$(READERS_OUT)/python%/.installed) $(READERS_OUT)/node/.installed $(READERS_OUT)/node-runtimes/.installed
 
-$(READERS_OUT)/venv/.installed: $(READERS)/requirements.txt
+$(READERS_OUT)/python%/.installed: $(RUNTIMES)/python%.mod $(RUNTIMES)/python%.sum $(RUNTIMES)/main.go $(READERS)/requirements.txt
 	@if ! command -v python3 >/dev/null 2>&1; then \
 	  echo 'python3 not found: the Python readers will not be tested'; \
 	  if [ "$$CI" = "true" ]; then exit 1; fi; exit 0; fi; \
-	set -e; rm -rf $(READERS_OUT)/venv; python3 -m venv $(READERS_OUT)/venv; \
-	$(READERS_OUT)/venv/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r $<; \
+	set -e; rm -rf $(@D); \
+	(cd $(RUNTIMES) && $(GO) run -modfile=python$*.mod . $(@D)/cpython); \
+	python3 -m pip install --quiet --disable-pip-version-check --no-input --root-user-action=ignore --no-deps --only-binary=:all: \
+	  --no-compile --python-version $* --target $(@D)/site -r $(READERS)/requirements.txt; \
+	$(@D)/cpython/bin/python3 -m compileall -q -j 0 $(@D)/site >/dev/null; \
 	touch $@
 
+# npm-ci installs the package.json and package-lock.json it depends on
+# into the target's folder.
+define npm-ci
+@if ! command -v npm >/dev/null 2>&1; then \
+  echo 'npm not found: the Node readers will not be tested'; \
+  if [ "$$CI" = "true" ]; then exit 1; fi; exit 0; fi; \
+set -e; rm -rf $(@D); mkdir -p $(@D); cp $^ $(@D)/; \
+cd $(@D) && npm ci --no-audit --no-fund --loglevel=error; \
+touch $@
+endef
+
 $(READERS_OUT)/node/.installed: $(READERS)/package.json $(READERS)/package-lock.json
-	@if ! command -v npm >/dev/null 2>&1; then \
-	  echo 'node/npm not found: the Node readers will not be tested'; \
-	  if [ "$$CI" = "true" ]; then exit 1; fi; exit 0; fi; \
-	set -e; rm -rf $(READERS_OUT)/node; mkdir -p $(READERS_OUT)/node; \
-	cp $(READERS)/package.json $(READERS)/package-lock.json $(READERS_OUT)/node/; \
-	cd $(READERS_OUT)/node && npm ci --no-audit --no-fund --loglevel=error; \
-	touch $@
+	$(npm-ci)
+
+$(READERS_OUT)/node-runtimes/.installed: $(RUNTIMES)/package.json $(RUNTIMES)/package-lock.json
+	$(npm-ci)
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...

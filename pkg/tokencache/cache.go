@@ -22,8 +22,8 @@ const (
 	// DefaultMaxAge is how long a record is trusted before it is read again.
 	DefaultMaxAge = 5 * time.Minute
 	// DefaultMinReadInterval is the least time between two reads of one
-	// parameter after a failed read, or after a read that returned a token
-	// already rejected once.
+	// parameter after a failed read (which then waits 5 to 7.5 s), or after
+	// a read that returned a token already rejected once.
 	DefaultMinReadInterval = 5 * time.Second
 	// DefaultReadTimeout bounds one shared parameter read, SDK retries
 	// included.
@@ -62,10 +62,13 @@ type Config struct {
 	MaxAge time.Duration
 	// MinReadInterval is the least time between two reads of one parameter
 	// after a read failed, and after a read that returned a token already
-	// rejected once (Source.Invalidate). Within it, callers get the cached
-	// token while it is valid, or the failed read's error. The first
-	// rejection of a token always causes one read. Zero means
-	// DefaultMinReadInterval; a negative value means no minimum.
+	// rejected once (Source.Invalidate). After a failed read, each read
+	// draws its own wait from MinReadInterval to 1.5 times it (5 to 7.5 s
+	// by default), so that containers whose reads failed together do not
+	// read again together. Until then, callers get the cached token while
+	// it is valid, or the failed read's error. The first rejection of a
+	// token always causes one read. Zero means DefaultMinReadInterval; a
+	// negative value means no minimum.
 	MinReadInterval time.Duration
 	// ReadTimeout bounds one shared parameter read, SDK retries included.
 	// A read that SSM throttles (ThrottlingException: Parameter Store's

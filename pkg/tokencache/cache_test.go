@@ -179,8 +179,9 @@ func TestStaleServedWhileReadsFail(t *testing.T) {
 		t.Fatalf("GetParameter calls = %d; want 2 (no read within MinReadInterval)", got)
 	}
 
-	// After it: read again, fail again, still served, not logged again.
-	clk.Advance(time.Second)
+	// After it and its spread (up to half of it): read again, fail again,
+	// still served, not logged again.
+	clk.Advance(DefaultMinReadInterval/2 + time.Second)
 	if got := mustToken(t, c, testProfile); got != "token-1" {
 		t.Fatalf("Token(%q) = %q; want %q", testProfile, got, "token-1")
 	}
@@ -197,7 +198,7 @@ func TestStaleServedWhileReadsFail(t *testing.T) {
 	// SSM is back with a rotated token.
 	f.setErr(nil)
 	f.put(t, testProfile, "token-2", t0.Add(5*time.Minute), time.Hour)
-	clk.Advance(DefaultMinReadInterval)
+	clk.Advance(DefaultMinReadInterval * 3 / 2)
 	if got := mustToken(t, c, testProfile); got != "token-2" {
 		t.Fatalf("Token(%q) after recovery = %q; want %q", testProfile, got, "token-2")
 	}
@@ -324,9 +325,10 @@ func TestFailedReadHeldForMinReadInterval(t *testing.T) {
 			if got := f.Reads(); got != tt.wantReads {
 				t.Fatalf("GetParameter calls = %d; want %d", got, tt.wantReads)
 			}
-			// The rotator writes the record; it is picked up after the interval.
+			// The rotator writes the record; it is picked up after the
+			// interval and its spread.
 			f.put(t, testProfile, "token-1", t0, time.Hour)
-			clk.Advance(DefaultMinReadInterval)
+			clk.Advance(DefaultMinReadInterval * 3 / 2)
 			if got := mustToken(t, c, testProfile); got != "token-1" {
 				t.Errorf("Token(%q) = %q; want %q", testProfile, got, "token-1")
 			}

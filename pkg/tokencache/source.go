@@ -48,7 +48,7 @@ type entry struct {
 	token      string    // empty when no valid token was ever read (or it was invalidated)
 	expiresAt  time.Time // the token's (or an expired record's) expires_at
 	validUntil time.Time // expiresAt - skew: the token is served strictly before it
-	refreshAt  time.Time // read again from then on: maximum age, or minimum read interval after a failure
+	refreshAt  time.Time // read again from then on: maximum age, or minimum read interval (and spread) after a failure
 	readAt     time.Time // when the last read ended
 	stale      bool      // token comes from an earlier read; the last one failed
 	// invalidated is the token an Invalidate dropped: the entry that
@@ -141,77 +141,122 @@ func (s *Source) errorFor(e *entry) *Error {
 	return err
 }
 
-// read reads the parameter once and publishes the outcome. It runs inside
-// the flight, so at most one read of a Source is in progress.
+// read reads the parameter and publishes the outcome. It runs inside the
+// flight, so at most one read of a Source is in progress; only Invalidate
+// may replace the entry meanwhile.
 func (s *Source) read(ctx context.Context) *entry {
-	c := s.c
 	old := s.cur.Load()
-	if now := c.now(); old != nil && (old.servable(now) || old.held(now)) {
+	if now := s.c.now(); old != nil && (old.servable(now) || old.held(now)) {
 		return old // another flight has just read it
 	}
-
 	// The read serves every waiting caller, so the first caller's
 	// cancellation must not cut it short; its own timeout bounds it.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.readTimeout)
-	defer cancel()
-	out, err := s.get(rctx)
-	now := c.now()
+	ctx = context.WithoutCancel(ctx)
+	r, again := s.fetch(ctx), true
+	for {
+		next := s.outcome(old, r)
+		if s.cur.CompareAndSwap(old, next) {
+			s.report(old, next)
+			return next
+		}
+		// Invalidate dropped old's token while the read was in flight: the
+		// entry now holds no token, and Invalidate cannot replace it.
+		old = s.cur.Load()
+		if again && r.kind == nil && r.rec.AccessToken == old.invalidated {
+			// SSM may have answered before the partner rejected the token:
+			// only a read that starts after the rejection may bring it back.
+			r, again = s.fetch(ctx), false
+		}
+	}
+}
 
-	var rec tokenrecord.Record
-	var kind error
+// result is what one read of the parameter gave.
+type result struct {
+	rec  tokenrecord.Record
+	kind error // nil when rec holds a token valid at the read's end
+	err  error
+	at   time.Time // when the read ended
+}
+
+// fetch reads the parameter once, within the read timeout.
+func (s *Source) fetch(ctx context.Context) result {
+	c := s.c
+	ctx, cancel := context.WithTimeout(ctx, c.readTimeout)
+	defer cancel()
+	out, err := s.get(ctx)
+	r := result{at: c.now(), err: err}
 	var notFound *types.ParameterNotFound
 	switch {
 	case errors.As(err, &notFound):
-		kind = ErrNotFound
+		r.kind = ErrNotFound
 	case err != nil:
-		kind, err = ErrReadFailed, fmt.Errorf("ssm GetParameter: %w", err)
+		r.kind, r.err = ErrReadFailed, fmt.Errorf("ssm GetParameter: %w", err)
 	default:
-		rec, kind, err = s.decode(out)
-		if kind == nil && !rec.ValidAt(now, c.skew) {
-			kind = ErrExpired
+		r.rec, r.kind, r.err = s.decode(out)
+		if r.kind == nil && !r.rec.ValidAt(r.at, c.skew) {
+			r.kind = ErrExpired
 		}
 	}
+	return r
+}
 
-	if kind == nil {
+// outcome returns the entry that replaces old after read r.
+func (s *Source) outcome(old *entry, r result) *entry {
+	c := s.c
+	if r.kind == nil {
 		next := &entry{
-			token:      rec.AccessToken,
-			expiresAt:  rec.ExpiresAt,
-			validUntil: rec.ExpiresAt.Add(-c.skew),
-			readAt:     now,
-			rejected:   old != nil && old.invalidated != "" && old.invalidated == rec.AccessToken,
+			token:      r.rec.AccessToken,
+			expiresAt:  r.rec.ExpiresAt,
+			validUntil: r.rec.ExpiresAt.Add(-c.skew),
+			readAt:     r.at,
+			rejected:   old != nil && old.invalidated != "" && old.invalidated == r.rec.AccessToken,
 		}
 		next.refreshAt = next.validUntil
 		if c.maxAge > 0 {
 			// Spread over the last fifth of the maximum age, so that
 			// processes started together do not read again together.
-			next.refreshAt = now.Add(c.maxAge - time.Duration(jitter()*float64(c.maxAge/5)))
+			next.refreshAt = r.at.Add(c.maxAge - spread(c.maxAge/5))
 		}
-		if old != nil && old.stale {
-			c.log.Info("tokencache: token record read again after failed reads",
-				"profile", s.profile, "parameter", s.param, "expires_at", rec.ExpiresAt)
-		}
-		s.cur.Store(next)
 		return next
 	}
-
-	c.stats.readErrors.Add(1)
 	next := &entry{
-		expiresAt: rec.ExpiresAt,
-		readAt:    now,
-		refreshAt: now.Add(c.minReadInterval),
-		kind:      kind,
-		err:       err,
+		expiresAt: r.rec.ExpiresAt,
+		readAt:    r.at,
+		// Spread over the half of the minimum read interval that follows
+		// it, so that processes whose reads failed together do not read
+		// again together.
+		refreshAt: r.at.Add(c.minReadInterval + spread(c.minReadInterval/2)),
+		kind:      r.kind,
+		err:       r.err,
 	}
-	if old != nil && old.token != "" && now.Before(old.validUntil) {
+	switch {
+	case old == nil:
+	case old.token != "" && r.at.Before(old.validUntil):
 		next.token, next.expiresAt, next.validUntil, next.stale = old.token, old.expiresAt, old.validUntil, true
-		if !old.stale {
-			c.log.Warn("tokencache: serving the cached token: reading its record failed",
-				"profile", s.profile, "parameter", s.param, "expires_at", old.expiresAt,
-				"error", s.errorFor(next).Error())
-		}
+	default:
+		// No token to serve: keep the mark of the last one rejected, for
+		// the read that returns it again.
+		next.invalidated = old.invalidated
 	}
-	s.cur.Store(next)
 	return next
+}
+
+// report counts and logs the outcome of a read that replaced old by next.
+func (s *Source) report(old, next *entry) {
+	c := s.c
+	if next.kind == nil {
+		if old != nil && old.stale {
+			c.log.Info("tokencache: token record read again after failed reads",
+				"profile", s.profile, "parameter", s.param, "expires_at", next.expiresAt)
+		}
+		return
+	}
+	c.stats.readErrors.Add(1)
+	if next.stale && !old.stale {
+		c.log.Warn("tokencache: serving the cached token: reading its record failed",
+			"profile", s.profile, "parameter", s.param, "expires_at", old.expiresAt,
+			"error", s.errorFor(next).Error())
+	}
 }
 
 // Backoff between GetParameter calls that SSM throttled: full jitter over
@@ -226,6 +271,9 @@ var (
 	jitter   = rand.Float64
 	sleepFor = defaultSleep
 )
+
+// spread returns a random duration in [0, d).
+func spread(d time.Duration) time.Duration { return time.Duration(jitter() * float64(d)) }
 
 func defaultSleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -256,7 +304,7 @@ func (s *Source) get(ctx context.Context) (*ssm.GetParameterOutput, error) {
 			return out, err
 		}
 		c.stats.throttled.Add(1)
-		d := time.Duration(jitter() * float64(min(readBackoffMax, readBackoffBase<<min(attempt, 10))))
+		d := spread(min(readBackoffMax, readBackoffBase<<min(attempt, 10)))
 		if waited+d >= c.readTimeout {
 			return out, err
 		}
@@ -287,7 +335,10 @@ func (s *Source) decode(out *ssm.GetParameterOutput) (tokenrecord.Record, error,
 // API rejects token (401). It reports whether the token was dropped: false
 // when the cache holds another token (another caller has already replaced
 // it, so a burst of rejections causes one read) or holds none. The first
-// rejection of a token always causes one read. If that read returns the same
+// rejection of a token always causes one read that starts after it: a read
+// already in flight, whose answer may predate the rejection, serves the
+// dropped token neither from its answer (the parameter is read once more)
+// nor as the stale token of a failure. If that read returns the same
 // token (the rotator has not replaced it yet), further rejections of it are
 // ignored until Config.MinReadInterval has passed since that read, so that a
 // partner API that rejects every request cannot turn each request into an

@@ -49,7 +49,7 @@ class TokenReader:
         with self._lock:
             if (tok := self._fresh(name)) is not None:  # another thread has just read it
                 return tok
-            return self._read(name)
+            return self._read(name, profile)
 
     def _fresh(self, name):
         rec, now = self._cache.get(name), self._now()
@@ -57,7 +57,7 @@ class TokenReader:
             return rec.access_token
         return None
 
-    def _read(self, name):
+    def _read(self, name, profile):
         old = self._cache.get(name)
         err = self._gate.closed(name, self._now())
         if err is not None:  # it failed less than min_read_interval ago: no read
@@ -65,7 +65,7 @@ class TokenReader:
                 return old.access_token
             raise err
         try:
-            rec = self._get(name)
+            rec = self._get(name, profile)
             if not tokenrecord.usable(rec, self._now(), self._skew):
                 err = tokenrecord.expired_error(name, rec)
         except TokenError as e:
@@ -77,10 +77,9 @@ class TokenReader:
         self._gate.failed(name, self._now(), err)
         if tokenrecord.usable(old, self._now(), self._skew):
             return old.access_token  # a failed read never takes away a token that is still valid
-        err.__context__ = None  # raised outside the except block: nothing chained
-        raise err
+        raise tokenrecord.detached(err)  # no frame below this one, nor its record, stays reachable
 
-    def _get(self, name):
+    def _get(self, name, profile):
         err, value = None, None
         try:
             out = self._client.get_parameter(Name=name, WithDecryption=True)
@@ -99,4 +98,4 @@ class TokenReader:
             err = TokenError(tokenrecord.READ_FAILED, name, f"ssm GetParameter failed: {why}")
         if err is not None:
             raise err
-        return tokenrecord.parse(value, name, self._now())
+        return tokenrecord.parse(value, name, self._now(), profile)

@@ -12,7 +12,9 @@ its cache. So on every call this recipe checks access_token and
 expires_at - skew and, when the record from the extension is not usable,
 or cannot answer, makes the fresh read itself with boto3 (present in the
 Lambda Python runtime). The last usable record is served while it is still valid when a
-read fails. The extension works only during invocations, not at init.
+read fails. After a failed read, a call within 5 s asks neither the extension (which
+reads SSM for a value it does not hold) nor SSM. The extension works only during
+invocations, not at init.
 Errors are tokenrecord.TokenError and never contain the token or the record.
 """
 
@@ -29,14 +31,17 @@ import tokenrecord
 from tokenrecord import TokenError
 
 _last = {}  # parameter name -> last usable tokenrecord.Record
-_gate = tokenrecord.ReadGate()  # a failing parameter is read from SSM at most once per 5 s
+_gate = tokenrecord.ReadGate()  # a failing parameter is read at most once per 5 s, through the extension or not
 _ssm = None
 
 
 def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DEFAULT_SKEW, now=time.time):
     """Returns the profile's access token, read through the extension."""
     name = tokenrecord.parameter_name(profile, prefix)
-    rec, err = _parse_or_none(_from_extension(name), name, now), None
+    err = _gate.closed(name, now())
+    if err is not None:  # it failed less than 5 s ago: neither the extension nor SSM is asked
+        raise err
+    rec = _parse_or_none(_from_extension(name), name, profile, now)
     if tokenrecord.usable(rec, now(), skew):
         _last[name] = rec
         return rec.access_token
@@ -44,11 +49,8 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DE
         # Read from SSM before, while the extension still holds an older copy,
         # or the extension cannot answer now: the last usable token is still valid.
         return _last[name].access_token
-    err = _gate.closed(name, now())
-    if err is not None:
-        raise err
     try:
-        rec = tokenrecord.parse(_from_ssm(name), name, now())  # the extension's copy is unusable
+        rec = tokenrecord.parse(_from_ssm(name), name, now(), profile)  # the extension's copy is unusable
         if not tokenrecord.usable(rec, now(), skew):
             err = tokenrecord.expired_error(name, rec)
     except TokenError as e:
@@ -58,15 +60,14 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, skew=tokenrecord.DE
         _last[name] = rec
         return rec.access_token
     _gate.failed(name, now(), err)
-    err.__context__ = None
-    raise err
+    raise tokenrecord.detached(err)  # no frame below this one, nor its record, stays reachable
 
 
-def _parse_or_none(value, name, now):
+def _parse_or_none(value, name, profile, now):
     if value is None:
         return None
     try:
-        return tokenrecord.parse(value, name, now())
+        return tokenrecord.parse(value, name, now(), profile)
     except TokenError:
         return None  # read it again from SSM
 

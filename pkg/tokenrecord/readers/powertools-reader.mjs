@@ -35,9 +35,9 @@ export async function getToken(profile, { prefix = DEFAULT_PREFIX, maxAge = 300,
     // Nothing usable yet: Powertools' cache can hold only a value already
     // rejected, so the first read is a fresh one.
     const force = !last.has(name);
-    let rec = await read(name, maxAge, force, now); // null when Powertools' cache holds a bad value
+    let rec = await read(name, profile, maxAge, force, now); // null when Powertools' cache holds a bad value
     if (!usable(rec, now(), skewMs) && !force) {
-      rec = await read(name, maxAge, true, now); // the cached record is unusable: a fresh read
+      rec = await read(name, profile, maxAge, true, now); // the cached record is unusable: a fresh read
     }
     if (!usable(rec, now(), skewMs)) throw expiredError(name, rec);
     gate.succeeded(name);
@@ -51,7 +51,7 @@ export async function getToken(profile, { prefix = DEFAULT_PREFIX, maxAge = 300,
   throw err;
 }
 
-async function read(name, maxAge, forceFetch, now) {
+async function read(name, profile, maxAge, forceFetch, now) {
   let value;
   try {
     value = await getParameter(name, { decrypt: true, maxAge, forceFetch });
@@ -62,7 +62,7 @@ async function read(name, maxAge, forceFetch, now) {
       : `ssm GetParameter failed: ${e?.cause?.name ?? e?.name ?? 'unknown error'}`);
   }
   try {
-    return parse(value, name, now());
+    return parse(value, name, now(), profile);
   } catch (e) {
     if (forceFetch) throw e;
     return null; // read it again, bypassing Powertools' cache

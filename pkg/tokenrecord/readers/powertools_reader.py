@@ -38,9 +38,9 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, max_age=300, skew=t
         # Nothing usable yet: Powertools' cache can hold only a value already
         # rejected, so the first read is a fresh one.
         force = name not in _last
-        rec = _read(name, max_age, force, now)  # None when Powertools' cache holds a bad value
+        rec = _read(name, profile, max_age, force, now)  # None when Powertools' cache holds a bad value
         if not tokenrecord.usable(rec, now(), skew) and not force:
-            rec = _read(name, max_age, True, now)  # the cached record is unusable: a fresh read
+            rec = _read(name, profile, max_age, True, now)  # the cached record is unusable: a fresh read
         if not tokenrecord.usable(rec, now(), skew):
             err = tokenrecord.expired_error(name, rec)
     except TokenError as e:
@@ -52,11 +52,10 @@ def get_token(profile, *, prefix=tokenrecord.DEFAULT_PREFIX, max_age=300, skew=t
     _gate.failed(name, now(), err)
     if tokenrecord.usable(_last.get(name), now(), skew):
         return _last[name].access_token
-    err.__context__ = None
-    raise err
+    raise tokenrecord.detached(err)  # no frame below this one, nor its record, stays reachable
 
 
-def _read(name, max_age, force, now):
+def _read(name, profile, max_age, force, now):
     err, value = None, None
     try:
         value = parameters.get_parameter(name, decrypt=True, max_age=max_age, force_fetch=force)
@@ -71,7 +70,7 @@ def _read(name, max_age, force, now):
         raise err
     rec = None
     try:
-        rec = tokenrecord.parse(value, name, now())
+        rec = tokenrecord.parse(value, name, now(), profile)
     except TokenError as e:
         err = e
     if err is not None and force:

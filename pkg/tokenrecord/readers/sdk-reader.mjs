@@ -43,13 +43,13 @@ export class TokenReader {
     if (usable(rec, now, this.#skew) && now - rec.readAt < this.#maxAge) return rec.accessToken;
     let flight = this.#flights.get(name);
     if (!flight) {
-      flight = this.#read(name).finally(() => this.#flights.delete(name));
+      flight = this.#read(name, profile).finally(() => this.#flights.delete(name));
       this.#flights.set(name, flight);
     }
     return flight;
   }
 
-  async #read(name) {
+  async #read(name, profile) {
     const old = this.#cache.get(name);
     let err = this.#gate.closed(name, this.#now()); // it failed less than minReadInterval ago: no read
     if (err) {
@@ -57,7 +57,7 @@ export class TokenReader {
       throw err;
     }
     try {
-      const rec = await this.#get(name);
+      const rec = await this.#get(name, profile);
       if (usable(rec, this.#now(), this.#skew)) {
         this.#gate.succeeded(name);
         this.#cache.set(name, rec);
@@ -72,7 +72,7 @@ export class TokenReader {
     throw err;
   }
 
-  async #get(name) {
+  async #get(name, profile) {
     let out;
     try {
       out = await this.#client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
@@ -82,6 +82,6 @@ export class TokenReader {
         ? 'no such parameter: check the profile name and TOKEN_PARAMETER_PREFIX, and that the rotator has run'
         : `ssm GetParameter failed: ${e?.explanation ?? e?.name ?? 'unknown error'}`); // explanation: reader-role.mjs
     }
-    return parse(out?.Parameter?.Value, name, this.#now());
+    return parse(out?.Parameter?.Value, name, this.#now(), profile);
   }
 }

@@ -4,10 +4,10 @@
 // <prefix>/<profile> (prefix /oauth-tokens by default), whose value is
 //   {"access_token":"…","token_type":"Bearer","expires_at":"2026-11-23T10:00:00Z",
 //    "issued_at":"…","profile":"…"}
-// parse() checks what a reader needs (a JSON object, a non-empty string
-// access_token, an RFC 3339 expires_at) and ignores every other field;
-// usable() says whether a parsed record may be served now: only while
-// now + skew is before expires_at. ReadGate keeps a failing parameter from
+// parse() accepts a record only when the Go reader (pkg/tokenrecord.Parse)
+// does, and only for the profile asked for (README.md: the rules); it
+// ignores unknown fields. usable() says whether a parsed record may be
+// served now: only while now + skew is before expires_at. ReadGate keeps a failing parameter from
 // being read more than once per 5 s.
 //
 // Errors are TokenError with .kind one of "not_found", "unreadable",
@@ -60,29 +60,65 @@ export function parameterName(profile, prefix = DEFAULT_PREFIX) {
 
 function unreadable(parameter, what) {
   return new TokenError('unreadable', parameter,
-    `record ${what}; the rotator writes a JSON object with a non-empty access_token and an RFC 3339 ` +
-    'expires_at: force a refresh of this profile (invoke the rotator with {"force": true})');
+    `record ${what}; force a refresh of this profile (invoke the rotator with {"force": true}), ` +
+    "and check that the prefix names this profile's record");
 }
 
-/** Parses a record value read at readAt (ms). Throws TokenError ("unreadable"). */
-export function parse(value, parameter, readAt) {
+// RFC 3339 as the rotator writes it: a date, T, a time, an optional fraction
+// of any length, and Z or an offset with a colon. Never Date.parse, which
+// reads a time without an offset as local time.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/** Milliseconds since the epoch of an RFC 3339 time, or NaN. */
+function epochMs(text) {
+  const m = typeof text === 'string' ? RFC3339.exec(text) : null;
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, s, oh, om] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) => Number(m[i] ?? 0));
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d);
+  t.setUTCHours(h, mi, s);
+  if (t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) {
+    return NaN;
+  }
+  return t.getTime() + Number(m[7] ?? 0) * 1000 - (m[8] === '+' ? 1 : -1) * (oh * 60 + om) * 60_000;
+}
+
+// check returns { token, expiresAt } of a record Go's tokenrecord.Parse
+// accepts for profile (for any profile when undefined), or what is wrong.
+function check(value, profile) {
   let doc;
   try {
     doc = JSON.parse(value);
   } catch {
-    throw unreadable(parameter, 'is not JSON'); // the SyntaxError, which quotes the value, is dropped
+    return 'is not JSON'; // the SyntaxError, which quotes the value, is dropped
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw unreadable(parameter, 'is not a JSON object');
-  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return 'is not a JSON object';
   const token = doc.access_token;
-  if (typeof token !== 'string' || token === '') {
-    throw unreadable(parameter, 'has no access_token (missing, empty or not a string)');
+  if (typeof token !== 'string' || token === '' || /[ \t\r\n]/.test(token)) {
+    return 'has no access_token (missing, empty, not a string, or with white space)';
   }
-  const expiresAt = typeof doc.expires_at === 'string' ? Date.parse(doc.expires_at) : NaN;
-  if (Number.isNaN(expiresAt)) {
-    throw unreadable(parameter, 'has no valid expires_at');
+  if (['token_type', 'fingerprint', 'profile'].some((k) => doc[k] != null && typeof doc[k] !== 'string')) {
+    return 'has a token_type, fingerprint or profile that is not a string';
   }
+  const expiresAt = epochMs(doc.expires_at);
+  const issuedAt = epochMs(doc.issued_at);
+  if (Number.isNaN(expiresAt) || Number.isNaN(issuedAt)) {
+    return 'has no valid expires_at or issued_at (RFC 3339, with Z or an offset)';
+  }
+  if (expiresAt <= issuedAt) return 'has an expires_at that is not after its issued_at';
+  if (!doc.profile) return 'has no profile';
+  if (profile !== undefined && doc.profile !== profile) return `is for another profile, not ${profile}`;
+  return { token, expiresAt };
+}
+
+/**
+ * Parses profile's record value read at readAt (ms); profile undefined:
+ * any profile's. Throws TokenError ("unreadable").
+ */
+export function parse(value, parameter, readAt, profile) {
+  const checked = check(value, profile);
+  if (typeof checked === 'string') throw unreadable(parameter, checked);
+  const { token, expiresAt } = checked;
   return Object.freeze({
     accessToken: token,
     expiresAt,

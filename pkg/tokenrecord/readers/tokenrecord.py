@@ -6,18 +6,18 @@ The rotator stores one SSM SecureString per profile, named
     {"access_token": "...", "token_type": "Bearer",
      "expires_at": "2026-11-23T10:00:00Z", "issued_at": "...", "profile": "..."}
 
-parse() checks what a reader needs (a JSON object, a non-empty string
-access_token, an RFC 3339 expires_at) and ignores every other field.
-usable() says whether a parsed record may be served now: only while
-now + skew is before expires_at.
+parse() accepts a record only when the Go reader (pkg/tokenrecord.Parse)
+does, and only for the profile asked for (README.md: the rules); it
+ignores unknown fields. usable() says whether a parsed record may be
+served now: only while now + skew is before expires_at.
 
 ReadGate keeps a failing parameter from being read more than once per 5 s.
 
 Errors are TokenError with .kind one of NOT_FOUND, UNREADABLE, EXPIRED,
 READ_FAILED. Their message names the parameter and what is wrong, never the
-token or the raw record, and they are raised outside any except block, so
-neither __cause__ nor __context__ keeps the value (``raise ... from None``
-alone still sets __context__).
+token or the raw record, and readers raise them detached(): neither
+__cause__, __context__ nor a traceback frame keeps the value (``raise ...
+from None`` alone still sets __context__).
 """
 
 import json
@@ -35,6 +35,7 @@ EXPIRED = "expired"
 READ_FAILED = "read_failed"
 
 _PROFILE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_SPACE = re.compile(r"[ \t\r\n]")
 
 
 class TokenError(Exception):
@@ -71,42 +72,73 @@ def parameter_name(profile, prefix=DEFAULT_PREFIX):
 def _unreadable(parameter, what):
     return TokenError(
         UNREADABLE, parameter,
-        f"record {what}; the rotator writes a JSON object with a non-empty access_token and an RFC 3339 "
-        "expires_at: force a refresh of this profile (invoke the rotator with {\"force\": true})")
+        f"record {what}; force a refresh of this profile (invoke the rotator with "
+        '{"force": true}), and check that the prefix names this profile\'s record')
+
+
+# RFC 3339 as the rotator writes it: a date, T, a time, an optional fraction
+# of any length, and Z or an offset with a colon.
+_RFC3339 = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
+                      r"(?:Z|([+-])([0-9]{2}):([0-9]{2}))")
 
 
 def _epoch(text):
-    if not isinstance(text, str):
+    """Seconds since the epoch of an RFC 3339 time, or None."""
+    m = _RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if m is None:
         return None
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"  # fromisoformat takes "Z" only from Python 3.11
+    y, mo, d, h, mi, s, oh, om = (int(g or 0) for g in m.group(1, 2, 3, 4, 5, 6, 9, 10))
+    if oh > 23 or om > 59:
+        return None
     try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
+        t = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc).timestamp()
+    except ValueError:  # month, day, hour, minute or second out of range
         return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.timestamp()
+    return t + float(m.group(7) or 0) - (1 if m.group(8) == "+" else -1) * (oh * 3600 + om * 60)
 
 
-def parse(value, parameter, read_at):
-    """Parses a record value read at read_at. Raises TokenError (UNREADABLE)."""
-    doc, ok = None, True
+def _check(value, profile):
+    """(access_token, expires_at) of a record Go's tokenrecord.Parse accepts for
+    profile (for any profile when None), or what is wrong with it."""
     try:
         doc = json.loads(value)
     except (TypeError, ValueError):
-        ok = False
-    if not ok:  # raised here, not in the except block, so no __context__ keeps the value
-        raise _unreadable(parameter, "is not JSON")
+        return "is not JSON"
     if not isinstance(doc, dict):
-        raise _unreadable(parameter, "is not a JSON object")
+        return "is not a JSON object"
     token = doc.get("access_token")
-    if not isinstance(token, str) or token == "":
-        raise _unreadable(parameter, "has no access_token (missing, empty or not a string)")
-    expires_at = _epoch(doc.get("expires_at"))
-    if expires_at is None:
-        raise _unreadable(parameter, "has no valid expires_at")
-    return Record(token, expires_at, read_at)
+    if not isinstance(token, str) or token == "" or _SPACE.search(token):
+        return "has no access_token (missing, empty, not a string, or with white space)"
+    if any(doc.get(k) is not None and not isinstance(doc[k], str) for k in ("token_type", "fingerprint", "profile")):
+        return "has a token_type, fingerprint or profile that is not a string"
+    expires_at, issued_at = _epoch(doc.get("expires_at")), _epoch(doc.get("issued_at"))
+    if expires_at is None or issued_at is None:
+        return "has no valid expires_at or issued_at (RFC 3339, with Z or an offset)"
+    if expires_at <= issued_at:
+        return "has an expires_at that is not after its issued_at"
+    if not doc.get("profile"):
+        return "has no profile"
+    if profile is not None and doc["profile"] != profile:
+        return f"is for another profile, not {profile}"
+    return token, expires_at
+
+
+def parse(value, parameter, read_at, profile=None):
+    """Parses profile's record value read at read_at (profile None: any profile's).
+    Raises TokenError (UNREADABLE) from a frame that no longer holds the value."""
+    checked = _check(value, profile)
+    del value  # an error's traceback keeps its frames' locals
+    if isinstance(checked, str):
+        raise _unreadable(parameter, checked)
+    return Record(*checked, read_at)
+
+
+def detached(err):
+    """err without the traceback, cause and context it gathered on its way up:
+    their frames hold the raw record, and error reporters print every frame's
+    locals. Readers raise detached(err) from a frame that holds no secret."""
+    err.__cause__ = err.__context__ = None
+    return err.with_traceback(None)
 
 
 def usable(record, now, skew=DEFAULT_SKEW):

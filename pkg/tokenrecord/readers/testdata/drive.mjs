@@ -2,8 +2,8 @@
 //
 // usage: node drive.mjs sdk|powertools
 // Reads one JSON command per line on stdin and answers one JSON line on
-// stdout, like drive.py: get, advance and age. The token itself is never
-// printed: only its hash and length. With TOKEN_READER_ROLE_ARN (and
+// stdout, like drive.py: get, advance, age and version. The token itself is
+// never printed: only its hash and length. With TOKEN_READER_ROLE_ARN (and
 // TOKEN_REGION, TOKEN_READER_DURATION) set, sdk reads through
 // reader-role.mjs' ssmClient.
 import { createHash } from 'node:crypto';
@@ -52,6 +52,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     } catch (e) {
       out = { ok: false, kind: e instanceof TokenError ? e.kind : `unexpected ${e?.name}`, text: reachable(e) };
     }
+  } else if (cmd.op === 'version') {
+    out = { ok: true, version: process.version };
   } else if (cmd.op === 'advance') {
     offset += cmd.seconds * 1000;
     out = { ok: true };

@@ -8,12 +8,14 @@ Reads one JSON command per line on stdin and answers one JSON line on stdout:
                                     or {"ok": false, "kind": "...", "text": "<everything the error reaches>"}
   {"op": "advance", "seconds": s} -> {"ok": true}   (moves the reader's clock)
   {"op": "age"}                   -> {"ok": true}   (max_age passes: clock + max_age + 1, SDK caches cleared)
-The token itself is never printed: only its hash and length.
+  {"op": "version"}               -> {"ok": true, "version": "3.10.16"}
+The token itself is never printed, nor held in this driver's frames: only its hash and length.
 """
 
 import hashlib
 import json
 import os
+import platform
 import sys
 import time
 import traceback
@@ -27,7 +29,8 @@ def now():
 
 
 def reachable(err):
-    """Every text an error lets a caller reach: messages, reprs, attributes, chain, traceback."""
+    """Every text an error lets a caller reach: messages, reprs, attributes, chain, and the
+    traceback with the locals of every frame, as error reporters print it."""
     parts, seen, todo = [], set(), [err]
     while todo:
         e = todo.pop()
@@ -35,9 +38,22 @@ def reachable(err):
             continue
         seen.add(id(e))
         parts += [type(e).__name__, str(e), repr(e), repr(e.args), repr(getattr(e, "__dict__", {}))]
-        parts += ["".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False))]
+        parts += traceback.TracebackException(type(e), e, e.__traceback__, capture_locals=True).format(chain=False)
         todo += [e.__cause__, e.__context__]
     return "\n".join(parts)
+
+
+def answer(get, profile, token_error):
+    """The answer to a get. The token stays in this frame, which has returned before any
+    later error's traceback is made."""
+    try:
+        tok = get(profile)
+    except token_error as e:
+        return {"ok": False, "kind": e.kind, "text": reachable(e)}
+    except Exception as e:  # any other exception is a defect of the reader
+        return {"ok": False, "kind": "unexpected " + type(e).__name__, "text": reachable(e)}
+    return {"ok": True, "sha256": hashlib.sha256(tok.encode()).hexdigest(), "len": len(tok),
+            "type": type(tok).__name__}
 
 
 def main():
@@ -69,14 +85,9 @@ def main():
     for line in sys.stdin:
         cmd = json.loads(line)
         if cmd["op"] == "get":
-            try:
-                tok = get(cmd["profile"])
-                out = {"ok": True, "sha256": hashlib.sha256(tok.encode()).hexdigest(), "len": len(tok),
-                       "type": type(tok).__name__}
-            except TokenError as e:
-                out = {"ok": False, "kind": e.kind, "text": reachable(e)}
-            except Exception as e:  # any other exception is a defect of the reader
-                out = {"ok": False, "kind": "unexpected " + type(e).__name__, "text": reachable(e)}
+            out = answer(get, cmd["profile"], TokenError)
+        elif cmd["op"] == "version":
+            out = {"ok": True, "version": platform.python_version()}
         elif cmd["op"] == "advance":
             offset += cmd["seconds"]
             out = {"ok": True}
