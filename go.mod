@@ -10,6 +10,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.49.0 // held: see docs/performance.md#bootstrap-size-and-the-held-sdk-clients
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.79.3 // held: see docs/performance.md#bootstrap-size-and-the-held-sdk-clients
+	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // the consumer's reader role: see docs/cross-account.md
 	github.com/aws/smithy-go v1.28.8
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/sync v0.24.0
@@ -38,7 +39,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/signin v1.12.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.3 // indirect
-	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // indirect
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cristalhq/jwt/v4 v4.0.2 // indirect

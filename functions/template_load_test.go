@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/cfntest"
 )
 
 // ---------------------------------------------------------------------------
@@ -40,95 +40,9 @@ func loadMakefile(tb testing.TB) string {
 	return string(b)
 }
 
-func parseTemplate(b []byte) (map[string]any, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, err
-	}
-	v, err := decodeNode(&doc)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("template is a %T, not a mapping", v)
-	}
-	return m, nil
-}
-
-// decodeNode converts a YAML node to plain Go values, expanding short-form
-// intrinsic functions.
-func decodeNode(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return decodeNode(n.Content[0])
-	case yaml.AliasNode:
-		return decodeNode(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			val, err := decodeNode(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = val
-		}
-		v = m
-	case yaml.SequenceNode:
-		s := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			val, err := decodeNode(c)
-			if err != nil {
-				return nil, err
-			}
-			s = append(s, val)
-		}
-		v = s
-	case yaml.ScalarNode:
-		if isShortForm(n.Tag) {
-			v = n.Value
-			if n.Tag == "!GetAtt" {
-				// !GetAtt Resource.Attribute
-				v = toAny(strings.SplitN(n.Value, ".", 2))
-			}
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	default:
-		return nil, fmt.Errorf("line %d: unexpected YAML node kind %v", n.Line, n.Kind)
-	}
-	if isShortForm(n.Tag) {
-		return map[string]any{longForm(n.Tag): v}, nil
-	}
-	return v, nil
-}
-
-// isShortForm reports whether tag is a CloudFormation short-form tag such
-// as !Sub, as opposed to a YAML core tag (!!str) or none.
-func isShortForm(tag string) bool {
-	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
-}
-
-// longForm maps !Ref to Ref, !Condition to Condition and !X to Fn::X.
-func longForm(tag string) string {
-	name := strings.TrimPrefix(tag, "!")
-	if name == "Ref" || name == "Condition" {
-		return name
-	}
-	return "Fn::" + name
-}
-
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
+// parseTemplate parses a template with cfntest.Parse, as every template
+// test and the cross-account tests' renderer do.
+func parseTemplate(b []byte) (map[string]any, error) { return cfntest.Parse(b) }
 
 // get walks maps by key; it returns nil when a step is missing.
 func get(v any, keys ...string) any {

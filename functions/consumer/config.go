@@ -41,6 +41,13 @@ type config struct {
 	// as 5s; zero means tokencache.DefaultMinReadInterval and a negative
 	// value turns the guard off).
 	MinReadInterval time.Duration
+	// Reader is where the records are when they are in another account or
+	// region (TOKEN_READER_ROLE_ARN, TOKEN_REGION, optional; see
+	// readerRole).
+	Reader readerRole
+	// SessionName names the reader role's sessions
+	// (AWS_LAMBDA_FUNCTION_NAME, set by Lambda; see sessionName).
+	SessionName string
 }
 
 // loadConfig reads the configuration with getenv (os.Getenv in main). Its
@@ -96,6 +103,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("TOKEN_MIN_READ_INTERVAL", "%q is not a duration such as 5s", v)
 		}
 	}
+	if cfg.Reader, err = readerRoleFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	}
+	cfg.SessionName = sessionName(getenv)
 	return cfg, errors.Join(errs...)
 }
 

@@ -54,6 +54,13 @@ func TestLoadConfig(t *testing.T) {
 		{name: "TOKEN_PARAMETER_PREFIX relative", change: map[string]string{"TOKEN_PARAMETER_PREFIX": "oauth-tokens"}, wantErr: []string{"TOKEN_PARAMETER_PREFIX"}},
 		{name: "USER_AGENT with a newline", change: map[string]string{"USER_AGENT": "a\nX-Injected: 1"}, wantErr: []string{"USER_AGENT"}},
 		{name: "METRICS_NAMESPACE invalid", change: map[string]string{"METRICS_NAMESPACE": "a b"}, wantErr: []string{"METRICS_NAMESPACE"}},
+		{name: "reader role and region", change: map[string]string{"TOKEN_READER_ROLE_ARN": "arn:aws:iam::123456789012:role/reader",
+			"TOKEN_REGION": "eu-west-1", "AWS_LAMBDA_FUNCTION_NAME": "leads-export"}, check: func(t *testing.T, cfg config) {
+			if cfg.Reader != (readerRole{ARN: "arn:aws:iam::123456789012:role/reader", Region: "eu-west-1"}) || cfg.SessionName != "leads-export" {
+				t.Errorf("Reader = %+v, SessionName %q; want the role, the region and the function's name", cfg.Reader, cfg.SessionName)
+			}
+		}},
+		{name: "TOKEN_READER_ROLE_ARN invalid", change: map[string]string{"TOKEN_READER_ROLE_ARN": "reader"}, wantErr: []string{"TOKEN_READER_ROLE_ARN", "CrossAccountReaderRoleArn"}},
 		{name: "TOKEN_MIN_READ_INTERVAL set", change: map[string]string{"TOKEN_MIN_READ_INTERVAL": "250ms"}, check: func(t *testing.T, cfg config) {
 			if cfg.MinReadInterval != 250*time.Millisecond {
 				t.Errorf("MinReadInterval = %v; want 250ms", cfg.MinReadInterval)

@@ -9,4 +9,11 @@
 // {"status": 200, "body": "…"} (events/consumer.json), and each invocation
 // writes one CloudWatch Embedded Metric Format line with the cache's
 // counters.
+//
+// A consumer in another account than the rotator's (consumer.yaml) sets
+// TOKEN_READER_ROLE_ARN, the rotator stack's CrossAccountReaderRoleArn
+// output: the records are read with that role's credentials, assumed with
+// the execution role's (which needs sts:AssumeRole on it and no SSM
+// permission) and replaced before they expire; and TOKEN_REGION, the
+// rotator's region, when it is not AWS_REGION (docs/cross-account.md).
 package main

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/awsenv"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokencache"
@@ -53,10 +52,11 @@ func setup(getenv func(string) string, metrics io.Writer, logger *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("consumer: load AWS configuration: %w", err)
 	}
-	cache := tokencache.New(ssm.NewFromConfig(awsCfg), tokencache.Config{
+	cache := tokencache.New(cfg.Reader.ssmClient(awsCfg, cfg.SessionName), tokencache.Config{
 		Prefix:          cfg.ParameterPrefix,
 		MinReadInterval: cfg.MinReadInterval,
 		Logger:          logger,
+		RoleARN:         cfg.Reader.ARN,
 	})
 	return newHandler(cfg, cache, nil, metrics), nil
 }

@@ -85,6 +85,15 @@ type Config struct {
 	// Now returns the current time. Nil means time.Now; tests inject a
 	// fake clock.
 	Now func() time.Time
+	// RoleARN names the role whose credentials the client reads with,
+	// when they are not the process's own: for a consumer in another
+	// account, the reader role of the rotator's account (the stack's
+	// CrossAccountReaderRoleArn output). The cache does not assume it:
+	// build the client with that role's credentials (Example_otherAccount
+	// shows how). Errors name it and, when the role could not be assumed
+	// or may not read a record, say what to change. Empty means the
+	// client's credentials are the process's own.
+	RoleARN string
 }
 
 // Cache serves tokens for any number of profiles. Build one per process with
@@ -99,6 +108,7 @@ type Cache struct {
 	readTimeout     time.Duration
 	log             *slog.Logger
 	now             func() time.Time
+	roleARN         string
 
 	mu  sync.Mutex               // serializes registrations
 	reg atomic.Pointer[registry] // copy on write: hits never lock
@@ -148,6 +158,7 @@ func New(client ParameterGetter, cfg Config) *Cache {
 		readTimeout:     orDefault(cfg.ReadTimeout, DefaultReadTimeout),
 		log:             cfg.Logger,
 		now:             cfg.Now,
+		roleARN:         cfg.RoleARN,
 	}
 	if c.readTimeout <= 0 {
 		c.readTimeout = DefaultReadTimeout

@@ -20,6 +20,9 @@
 // (ExampleSource_TokenSource); for a consumer's unit tests, see package
 // tokencachetest.
 //
+// From another account, read with the rotator stack's reader role, in its
+// region, and set Config.RoleARN (Example_otherAccount); no STS is linked.
+//
 // A Cache, its Sources, their TokenSources and Transports are safe for
 // concurrent use; the package starts no goroutine that outlives a read. No
 // access token ever appears in a log line, an error, or the String,

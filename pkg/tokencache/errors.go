@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/smithy-go"
 )
 
 // Kinds of failure, matched with errors.Is against any error a
@@ -27,7 +29,8 @@ var (
 )
 
 // Error is the error returned when no valid token can be served. It names
-// the profile and the parameter, never the token. Kind is one of ErrNotFound,
+// the profile and the parameter (and the role read through, when
+// Config.RoleARN is set), never the token. Kind is one of ErrNotFound,
 // ErrUnreadable, ErrExpired or ErrReadFailed, or nil when the caller's
 // context ended first or the name is invalid; Err is the cause. errors.Is
 // matches both Kind and anything Err wraps (for example
@@ -38,6 +41,8 @@ type Error struct {
 	Profile string
 	// Parameter is the SSM parameter name.
 	Parameter string
+	// Role is Config.RoleARN: the role read through, or empty.
+	Role string
 	// Kind is the kind of failure (see the Err variables), or nil.
 	Kind error
 	// ExpiresAt is the stored token's expiry, for ErrExpired.
@@ -60,6 +65,10 @@ func (e *Error) Error() string {
 		b.WriteString("parameter ")
 		b.WriteString(strconv.Quote(e.Parameter))
 	}
+	if e.Role != "" {
+		b.WriteString(" through role ")
+		b.WriteString(e.Role)
+	}
 	switch e.Kind {
 	case ErrNotFound:
 		b.WriteString(": token record not found; has the rotator written it?")
@@ -71,6 +80,10 @@ func (e *Error) Error() string {
 		b.WriteString("; the rotator has stalled")
 	case ErrReadFailed:
 		b.WriteString(": token record could not be read")
+		if hint := e.roleHint(); hint != "" {
+			b.WriteString(": ")
+			b.WriteString(hint)
+		}
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
@@ -89,4 +102,40 @@ func (e *Error) Unwrap() []error {
 		errs = append(errs, e.Err)
 	}
 	return errs
+}
+
+// roleHint says what to change when a read through Role failed because the
+// role could not be assumed, or may not read the record.
+func (e *Error) roleHint() string {
+	if e.Role == "" {
+		return ""
+	}
+	if failedIn(e.Err, "STS") {
+		return "the role could not be assumed: the rotator's stack must trust this account " +
+			"(CrossAccountReaderAccounts, CrossAccountReaderOrgId or CrossAccountReaderOrgPaths) " +
+			"and this process's own role needs sts:AssumeRole on " + e.Role
+	}
+	var ae smithy.APIError
+	if errors.As(e.Err, &ae) && ae.ErrorCode() == "AccessDeniedException" {
+		return "the role may not read this record: read it in the rotator's region (the client's region), " +
+			"and check that the rotator's stack's CrossAccountReaderProfiles matches the profile"
+	}
+	return ""
+}
+
+// failedIn reports whether err comes from a call to the AWS service with
+// that ID (such as the STS AssumeRole behind an SSM client's credentials),
+// at any depth of the SDK's operation errors.
+func failedIn(err error, service string) bool {
+	for err != nil {
+		var op *smithy.OperationError
+		if !errors.As(err, &op) {
+			return false
+		}
+		if op.ServiceID == service {
+			return true
+		}
+		err = op.Err
+	}
+	return false
 }

@@ -107,19 +107,19 @@ func (s *Source) miss(ctx context.Context) (string, error) {
 	c := s.c
 	c.stats.misses.Add(1)
 	if s.invalid != nil {
-		return "", &Error{Profile: s.profile, Parameter: s.param, Err: s.invalid}
+		return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: s.invalid}
 	}
 	e := s.cur.Load()
 	if e == nil || !e.held(c.now()) {
 		if err := ctx.Err(); err != nil {
-			return "", &Error{Profile: s.profile, Parameter: s.param, Err: err}
+			return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: err}
 		}
 		ch := s.flight.DoChan("", func() (any, error) { return s.read(ctx), nil })
 		select {
 		case r := <-ch:
 			e = r.Val.(*entry)
 		case <-ctx.Done():
-			return "", &Error{Profile: s.profile, Parameter: s.param, Err: ctx.Err()}
+			return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: ctx.Err()}
 		}
 	}
 	if e.token != "" && c.now().Before(e.validUntil) {
@@ -133,7 +133,7 @@ func (s *Source) miss(ctx context.Context) (string, error) {
 
 // errorFor describes why e has no token to serve.
 func (s *Source) errorFor(e *entry) *Error {
-	err := &Error{Profile: s.profile, Parameter: s.param, Kind: e.kind, Err: e.err}
+	err := &Error{Profile: s.profile, Parameter: s.param, Role: s.c.roleARN, Kind: e.kind, Err: e.err}
 	if e.kind == nil || e.kind == ErrExpired {
 		// A good read whose token has expired since, or an expired record.
 		err.Kind, err.ExpiresAt = ErrExpired, e.expiresAt

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
@@ -39,19 +42,21 @@ type RunFigures struct {
 
 // Report is what a demo run measured.
 type Report struct {
-	Profiles    int
-	Secrets     int
-	Auths       []string // the client authentication methods the profiles use
-	FirstRun    RunFigures
-	SecondRun   RunFigures
-	Consumer    ConsumerFigures
-	Revocation  RevocationFigures
-	Status      StatusFigures
-	LogLines    int
-	Leaks       int
-	BuildTime   time.Duration
-	Elapsed     time.Duration
-	RotatorInit time.Duration
+	Profiles   int
+	Secrets    int
+	Auths      []string // the client authentication methods the profiles use
+	FirstRun   RunFigures
+	SecondRun  RunFigures
+	Consumer   ConsumerFigures
+	Revocation RevocationFigures
+	Status     StatusFigures
+	// OtherAccounts: a consumer in a workload account and an outsider.
+	OtherAccounts OtherAccountFigures
+	LogLines      int
+	Leaks         int
+	BuildTime     time.Duration
+	Elapsed       time.Duration
+	RotatorInit   time.Duration
 }
 
 // ConsumerFigures are the consumer's warm invocations.
@@ -106,6 +111,8 @@ type demo struct {
 	okta                    oauthtest.Key
 	rotator                 *lambdatest.Runtime
 	consumer                *lambdatest.Runtime
+	others                  []*lambdatest.Runtime // consumers in other accounts
+	credentials             []aws.Credentials     // theirs, for the log scan
 	awsEnv                  []string
 	scheduled               []byte
 	rep                     Report
@@ -123,7 +130,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	}
 	defer os.RemoveAll(d.work)
 	defer d.close()
-	for _, step := range []func() error{d.build, d.startLocal, d.seed, d.rotatorRuns, d.consumerRuns, d.revocation, d.scanLogs} {
+	for _, step := range []func() error{d.build, d.startLocal, d.seed, d.rotatorRuns, d.consumerRuns, d.revocation, d.otherAccounts, d.scanLogs} {
 		if err := step(); err != nil {
 			return d.rep, err
 		}
@@ -133,8 +140,8 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	}
 	d.rep.Elapsed = time.Since(start)
 	d.say("")
-	d.say("OK: one token request per profile (client_secret_post, client_secret_basic, private_key_jwt; expiry from expires_in, a JWT exp or default_lifetime), none on the second run; status listed every profile without a token request or secret read; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401 (%.1fs in all).",
-		d.rep.Consumer.Invocations, d.rep.Elapsed.Seconds())
+	d.say("OK: one token request per profile (client_secret_post, client_secret_basic, private_key_jwt; expiry from expires_in, a JWT exp or default_lifetime), none on the second run; status listed every profile without a token request or secret read; %d consumer invocations read SSM once and requested no token; a revoked token was replaced after one 401; a consumer in account %s read it through the reader role with no token request, and account %s was refused (%.1fs in all).",
+		d.rep.Consumer.Invocations, d.rep.OtherAccounts.Account, d.rep.OtherAccounts.Outsider, d.rep.Elapsed.Seconds())
 	return d.rep, nil
 }
 
@@ -156,7 +163,7 @@ func (o Options) withDefaults() Options {
 
 // close stops every process the run started.
 func (d *demo) close() {
-	for _, p := range []*lambdatest.Runtime{d.consumer, d.rotator} {
+	for _, p := range append([]*lambdatest.Runtime{d.consumer, d.rotator}, d.others...) {
 		if p != nil {
 			p.Close()
 		}
@@ -197,6 +204,11 @@ func (r Report) check() error {
 	want(r.Status.Rows == r.Profiles && r.Status.Correct == r.Profiles && r.Status.OK == r.Profiles && r.Status.GetParameters == (r.Profiles+1+9)/10 &&
 		r.Status.OtherCalls == 0 && r.Status.TokenRequests == 0 && r.Status.Leaks == 0,
 		"status: %+v; want %d correct rows, all ok, from ceil((%d+1)/10) GetParameters calls and no other call, token request or leak", r.Status, r.Profiles, r.Profiles)
-	want(r.Leaks == 0, "%d log lines contain a piece of a secret or token", r.Leaks)
+	o := r.OtherAccounts
+	want(o.OK == o.Invocations && o.Invocations > 0 && o.AssumeRoles == 1 && o.SSMReads == 1 && o.TokenRequests == 0,
+		"consumer in another account: %+v; want every answer 200 from one AssumeRole and one SSM read, and no token request", o)
+	want(strings.Contains(o.Refusal, o.Role) && strings.Contains(o.Refusal, "CrossAccountReaderAccounts"),
+		"the outsider's error %q does not name the role and CrossAccountReaderAccounts", o.Refusal)
+	want(r.Leaks == 0, "%d log lines contain a piece of a secret, token or credential", r.Leaks)
 	return errors.Join(errs...)
 }

@@ -17,7 +17,8 @@ import (
 // rotator runs, a {"status": true} request counted call by call, (the sandbox profiles plus Cognito with client_secret_basic,
 // Okta with private_key_jwt and Salesforce without expires_in), fifty warm consumer invocations with exactly one parameter
 // read, a revoked token replaced after one 401, and no secret or token in
-// any log line. Run checks each claim itself; the test checks the figures
+// any log line, and a consumer in another account served through the
+// reader role while an unlisted account is refused. Run checks each claim itself; the test checks the figures
 // again so that a change to Run's checks cannot quietly pass.
 func TestDemo(t *testing.T) {
 	if _, err := exec.LookPath("moto_server"); err != nil {
@@ -48,6 +49,13 @@ func TestDemo(t *testing.T) {
 	if rep.Revocation.Status != 200 || rep.Revocation.APICalls != 2 || rep.Revocation.SSMReads != 1 {
 		t.Errorf("revocation = %+v; want one 401, one re-read, then 200", rep.Revocation)
 	}
+	if o := rep.OtherAccounts; o.Invocations != 50 || o.OK != 50 || o.AssumeRoles != 1 || o.SSMReads != 1 || o.TokenRequests != 0 {
+		t.Errorf("consumer in another account = %+v; want 50 x 200 from one AssumeRole and one SSM read, no token request", o)
+	}
+	if o := rep.OtherAccounts; !strings.Contains(o.Refusal, o.Role) || !strings.Contains(o.Refusal, "could not be assumed") ||
+		!strings.Contains(o.Refusal, "CrossAccountReaderAccounts") || !strings.Contains(o.Refusal, `profile "`+"aviv-caas-sandbox-agency-42") {
+		t.Errorf("the outsider's error = %q; want it to name the profile, the role and what to change", o.Refusal)
+	}
 	if rep.Status.Rows != 8 || rep.Status.Correct != 8 || rep.Status.GetParameters != 1 || rep.Status.OtherCalls != 0 || rep.Status.TokenRequests != 0 {
 		t.Errorf("status figures = %+v; want 8 correct rows from one GetParameters call, no other call, no token request", rep.Status)
 	}
@@ -65,7 +73,9 @@ func TestCheckCatchesBrokenClaims(t *testing.T) {
 		SecondRun:  RunFigures{Skipped: 5},
 		Consumer:   ConsumerFigures{Invocations: 10, OK: 10, SSMReads: 1},
 		Revocation: RevocationFigures{Status: 200, APICalls: 2, SSMReads: 1, TokenRequests: 1},
-		Status:     StatusFigures{Rows: 5, Correct: 5, OK: 5, GetParameters: 1}}
+		Status:     StatusFigures{Rows: 5, Correct: 5, OK: 5, GetParameters: 1},
+		OtherAccounts: OtherAccountFigures{Role: "arn:aws:iam::1:role/r", Invocations: 10, OK: 10, AssumeRoles: 1, SSMReads: 1,
+			Refusal: "through role arn:aws:iam::1:role/r: ... CrossAccountReaderAccounts ..."}}
 	if err := good.check(); err != nil {
 		t.Fatalf("check(good) = %v", err)
 	}
@@ -80,6 +90,10 @@ func TestCheckCatchesBrokenClaims(t *testing.T) {
 		{"consumer requested a token", func(r *Report) { r.Consumer.TokenRequests = 1 }},
 		{"revocation not healed", func(r *Report) { r.Revocation.Status = 401 }},
 		{"a leak", func(r *Report) { r.Leaks = 1 }},
+		{"another account requested a token", func(r *Report) { r.OtherAccounts.TokenRequests = 1 }},
+		{"another account assumed the role per call", func(r *Report) { r.OtherAccounts.AssumeRoles = 10 }},
+		{"another account not served", func(r *Report) { r.OtherAccounts.OK = 9 }},
+		{"the outsider's error says nothing to change", func(r *Report) { r.OtherAccounts.Refusal = "AccessDenied" }},
 		{"status requested a token", func(r *Report) { r.Status.TokenRequests = 1 }},
 		{"status read a secret", func(r *Report) { r.Status.OtherCalls = 1 }},
 		{"status read unbatched", func(r *Report) { r.Status.GetParameters = 6 }},

@@ -36,7 +36,7 @@ func (d *demo) rotatorRuns() error {
 	if d.rep.SecondRun, err = d.runRotator(d.scheduled); err != nil {
 		return err
 	}
-	d.say("[4/6] rotator, scheduled run 1: %s", d.rep.FirstRun)
+	d.say("[4/7] rotator, scheduled run 1: %s", d.rep.FirstRun)
 	d.say("      rotator, scheduled run 2: %s", d.rep.SecondRun)
 	return d.status()
 }
@@ -77,7 +77,7 @@ func (d *demo) consumerRuns() error {
 	d.proxy.Reset()
 	tokensBefore := d.idp.RequestCount()
 	for i := 0; i < d.opts.ConsumerInvocations; i++ {
-		status, err := d.callConsumer()
+		status, err := d.callConsumer(d.consumer)
 		if err != nil {
 			return err
 		}
@@ -88,17 +88,17 @@ func (d *demo) consumerRuns() error {
 	}
 	d.rep.Consumer.SSMReads = d.proxy.Count(mototest.OpGetParameter)
 	d.rep.Consumer.TokenRequests = d.idp.RequestCount() - tokensBefore
-	d.say("[5/6] consumer (profile %s), %d warm invocations: %d answered 200 | SSM GetParameter %d | token requests %d",
+	d.say("[5/7] consumer (profile %s), %d warm invocations: %d answered 200 | SSM GetParameter %d | token requests %d",
 		d.opts.ConsumerProfile, d.rep.Consumer.Invocations, d.rep.Consumer.OK, d.rep.Consumer.SSMReads, d.rep.Consumer.TokenRequests)
 	return nil
 }
 
-func (d *demo) callConsumer() (int, error) {
+func (d *demo) callConsumer(rt *lambdatest.Runtime) (int, error) {
 	event, err := os.ReadFile(filepath.Join(d.opts.Root, "events", "consumer.json"))
 	if err != nil {
 		return 0, err
 	}
-	res, err := d.consumer.Invoke(d.ctx, event)
+	res, err := rt.Invoke(d.ctx, event)
 	if err != nil {
 		return 0, fmt.Errorf("demo: consumer: %w", err)
 	}
@@ -130,23 +130,26 @@ func (d *demo) revocation() error {
 	d.idp.Revoke(held)
 	d.proxy.Reset()
 	apiBefore := d.idp.APICalls()
-	if d.rep.Revocation.Status, err = d.callConsumer(); err != nil {
+	if d.rep.Revocation.Status, err = d.callConsumer(d.consumer); err != nil {
 		return err
 	}
 	d.rep.Revocation.APICalls = d.idp.APICalls() - apiBefore
 	d.rep.Revocation.SSMReads = d.proxy.Count(mototest.OpGetParameter)
 	d.rep.Revocation.TokenRequests = d.idp.RequestCount() - tokensBefore
-	d.say("[6/6] provider revoked the consumer's token; forced rotator run made %d token request(s); consumer: %d partner-API calls (401, then retry), %d SSM read, answer %d",
+	d.say("[6/7] provider revoked the consumer's token; forced rotator run made %d token request(s); consumer: %d partner-API calls (401, then retry), %d SSM read, answer %d",
 		d.rep.Revocation.TokenRequests, d.rep.Revocation.APICalls, d.rep.Revocation.SSMReads, d.rep.Revocation.Status)
 	return nil
 }
 
-// scanLogs scans every log line of both processes for any piece of a
-// client secret, the private key or a token.
+// scanLogs scans every log line of every process for any piece of a
+// client secret, the private key, a token or the other accounts' AWS
+// credentials.
 func (d *demo) scanLogs() error {
-	d.rotator.Close()
-	d.consumer.Close()
-	logLines := append(d.rotator.Logs(), d.consumer.Logs()...)
+	logLines := []string{}
+	for _, rt := range append([]*lambdatest.Runtime{d.rotator, d.consumer}, d.others...) {
+		rt.Close()
+		logLines = append(logLines, rt.Logs()...)
+	}
 	d.rep.LogLines = len(logLines)
 	known := make([]string, 0, len(secrets)+1)
 	for _, s := range secrets {
@@ -156,13 +159,14 @@ func (d *demo) scanLogs() error {
 	for _, i := range d.idp.IssuedTokens() {
 		known = append(known, i.Token)
 	}
+	known = append(known, d.credentialsSeen()...)
 	for _, l := range logLines {
 		if piece, found := leakcheck.Find(l, known...); found {
 			d.rep.Leaks++
 			d.say("      LEAK (%q): %s", piece, l)
 		}
 	}
-	d.say("      %d log lines from the two functions; %d contain any 8-character piece of a client secret, private key or token", d.rep.LogLines, d.rep.Leaks)
+	d.say("      %d log lines from the functions; %d contain any 8-character piece of a client secret, private key, token or AWS credential", d.rep.LogLines, d.rep.Leaks)
 	return nil
 }
 

@@ -27,7 +27,7 @@ func (d *demo) build() error {
 		}
 	}
 	d.rep.BuildTime = time.Since(t0)
-	d.say("[1/6] built rotator and consumer bootstraps (-tags lambda.norpc -trimpath -ldflags=-s -w) in %s", d.rep.BuildTime.Round(100*time.Millisecond))
+	d.say("[1/7] built rotator and consumer bootstraps (-tags lambda.norpc -trimpath -ldflags=-s -w) in %s", d.rep.BuildTime.Round(100*time.Millisecond))
 	return nil
 }
 
@@ -41,7 +41,7 @@ func (d *demo) startLocal() error {
 	d.proxy = mototest.NewProxy(d.moto.URL)
 	d.idp = oauthtest.NewServer(append(oauthtest.Providers(), oauthtest.Examples()...)...)
 	d.awsEnv = mototest.EnvFor(d.proxy.URL)
-	d.say("[2/6] moto_server at %s (behind a call-counting proxy); token endpoints for AVIV leads, AVIV CaaS, Pliant, the partner API, Cognito, Okta and Salesforce at %s", d.moto.URL, d.idp.URL)
+	d.say("[2/7] moto_server at %s (behind a call-counting proxy); token endpoints for AVIV leads, AVIV CaaS, Pliant, the partner API, Cognito, Okta and Salesforce at %s", d.moto.URL, d.idp.URL)
 	return nil
 }
 
@@ -80,7 +80,7 @@ func (d *demo) seed() error {
 	for _, p := range ps {
 		d.rep.Auths = appendNew(d.rep.Auths, string(p.Auth))
 	}
-	d.say("[3/6] seeded %d secrets in Secrets Manager (one a private key); sandbox.yaml and the Cognito, Okta and Salesforce sample profiles, token_url pointed at the local endpoints (auth: %s)",
+	d.say("[3/7] seeded %d secrets in Secrets Manager (one a private key); sandbox.yaml and the Cognito, Okta and Salesforce sample profiles, token_url pointed at the local endpoints (auth: %s)",
 		d.rep.Secrets, strings.Join(d.rep.Auths, ", "))
 	return nil
 }

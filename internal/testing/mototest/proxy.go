@@ -13,10 +13,12 @@ import (
 
 // Proxy sits in front of moto_server: it counts AWS operations (by the
 // X-Amz-Target header of the JSON protocols SSM and Secrets Manager use,
-// such as "AmazonSSM.GetParameters" or "secretsmanager.GetSecretValue"),
-// can answer chosen operations with injected faults instead of forwarding
-// them, and can throttle them as AWS does per account (SetQuotas: moto has
-// no rate limits of its own). It is safe for concurrent use.
+// such as "AmazonSSM.GetParameters" or "secretsmanager.GetSecretValue",
+// and as sts.<Action> for STS), can answer chosen operations with injected
+// faults instead of forwarding them, can throttle them as AWS does per
+// account (SetQuotas: moto has no rate limits of its own), and enforces
+// the trust and permission policies of chosen roles (EnforceRole: moto
+// evaluates neither as AWS does). It is safe for concurrent use.
 type Proxy struct {
 	// URL is the proxy's endpoint; point AWS_ENDPOINT_URL at it.
 	URL string
@@ -26,6 +28,11 @@ type Proxy struct {
 	counts map[string]int
 	faults []Fault
 	q      quotas
+
+	roles    map[string]Role      // enforced, by ARN
+	orgs     map[string]Placement // by account
+	sessions map[string]identity  // by access key, from AssumeRole answers
+	refusals []string
 }
 
 // Fault answers the next Times calls of Op (every call while Times < 0)
@@ -53,17 +60,24 @@ func NewProxy(target string) *Proxy {
 	}
 	p := &Proxy{counts: map[string]int{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = p.learn
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := r.Header.Get("X-Amz-Target")
-		if op == "" {
-			op = r.Method + " " + r.URL.Path
-		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		c := readCall(r, body)
+		op := operation(r, c)
+		r = withAssume(r, c, op)
+		if ref := p.authorize(c, op); ref != nil {
+			p.mu.Lock()
+			p.counts[op]++
+			p.mu.Unlock()
+			ref.write(w)
+			return
+		}
 		p.mu.Lock()
 		p.counts[op]++
 		f, faulted := p.takeFault(op, body)

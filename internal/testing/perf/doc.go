@@ -1,8 +1,9 @@
 // Package perf measures the figures of docs/performance.md: the consumer's
 // hot path against golang.org/x/oauth2, the AWS calls of a rotation, the
 // rotator at scale, the spread of refreshes, a fleet of consumers against
-// every container fetching its own token, and the cold start and size of
-// each bootstrap.
+// every container fetching its own token, the cold start and size of each
+// bootstrap, and the cold start of a consumer in another account (one
+// AssumeRole before its first read) against one in the rotator's.
 //
 // Scale figures run under the quota model (mototest.Proxy.SetQuotas:
 // reads at 40 TPS shared, PutParameter at 3 or 10 TPS, answered with

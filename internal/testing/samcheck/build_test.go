@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ type samTemplate struct {
 		Metadata   map[string]any `yaml:"Metadata"`
 		Properties struct {
 			CodeURI     any `yaml:"CodeUri"`
+			TemplateURL any `yaml:"TemplateURL"`
 			Environment struct {
 				Variables map[string]any `yaml:"Variables"`
 			} `yaml:"Environment"`
@@ -43,7 +43,8 @@ func readTemplate(t *testing.T, path string) samTemplate {
 	return tpl
 }
 
-// loadFunctions returns template.yaml's functions by logical id.
+// loadFunctions returns the functions of the template at path, by logical
+// id.
 func loadFunctions(t *testing.T, path string) map[string]function {
 	t.Helper()
 	tpl := readTemplate(t, path)
@@ -63,15 +64,6 @@ func loadFunctions(t *testing.T, path string) map[string]function {
 	return fns
 }
 
-func (s *session) functionIDs() []string {
-	ids := make([]string, 0, len(s.functions))
-	for id := range s.functions {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
 func (s *session) build(t *testing.T, c Command) {
 	envs := s.forEnvs(t, c)
 	for _, env := range targets(envs) {
@@ -80,37 +72,41 @@ func (s *session) build(t *testing.T, c Command) {
 		if !strings.Contains(out, "Build Succeeded") {
 			t.Fatalf("sam %s printed no \"Build Succeeded\":\n%s", strings.Join(withEnv(c, env), " "), out)
 		}
-		s.checkBuild(t, out, start)
+		if env == "" {
+			env, _ = c.Flag("--config-env")
+		}
+		s.checkBuild(t, out, start, s.layout(t, env))
 	}
 	s.report.prove("README line %d: `%s` for %s runs `make build-<LogicalId>` in the repository "+
-		"(build_in_source) with ARTIFACTS_DIR=.aws-sam/build/<LogicalId>; after each build every function's CodeUri in "+
-		".aws-sam/build/template.yaml names its own folder, which holds a static linux/arm64 ELF bootstrap (mode 0755) "+
-		"written by that build and nothing else but, for the rotator, profiles/ identical to functions/rotator/profiles/",
+		"(build_in_source) with ARTIFACTS_DIR=<build folder>/<LogicalId> (.aws-sam/build, or the environment's build_dir); "+
+		"after each build every function's CodeUri in the built template.yaml names its own folder, which holds a static "+
+		"linux/arm64 ELF bootstrap (mode 0755) written by that build and nothing else but, for the rotator, profiles/ "+
+		"identical to functions/rotator/profiles/; each nested stack's template is built beside them",
 		c.Line, c, describeEnvs(envs, c))
 }
 
-// checkBuild checks .aws-sam/build after a sam build that started at start
-// and printed out.
-func (s *session) checkBuild(t *testing.T, out string, start time.Time) {
+// checkBuild checks the build folder of layout l (.aws-sam/build for
+// template.yaml) after a sam build that started at start and printed out.
+func (s *session) checkBuild(t *testing.T, out string, start time.Time, l layout) {
 	t.Helper()
-	buildDir := filepath.Join(s.root, ".aws-sam", "build")
+	buildDir := l.dir
 	built := readTemplate(t, filepath.Join(buildDir, "template.yaml"))
-	for _, id := range s.functionIDs() {
-		fn := s.functions[id]
+	for _, id := range l.ids() {
+		fn := l.functions[id]
 		if fn.buildMethod != "makefile" {
-			t.Errorf("template.yaml: %s Metadata.BuildMethod = %q; want makefile (the Makefile's build-%s)", id, fn.buildMethod, id)
+			t.Errorf("%s: %s Metadata.BuildMethod = %q; want makefile (the Makefile's build-%s)", l.template, id, fn.buildMethod, id)
 		}
 		r, ok := built.Resources[id]
 		if !ok {
-			t.Errorf(".aws-sam/build/template.yaml has no %s", id)
+			t.Errorf("%s/template.yaml has no %s", buildDir, id)
 			continue
 		}
 		if uri, _ := r.Properties.CodeURI.(string); uri != id {
-			t.Errorf(".aws-sam/build/template.yaml: %s CodeUri = %v; want %q (its build folder)", id, r.Properties.CodeURI, id)
+			t.Errorf("%s/template.yaml: %s CodeUri = %v; want %q (its build folder)", buildDir, id, r.Properties.CodeURI, id)
 		}
 		// The Makefile's go build line, as make echoes it: SAM's ARTIFACTS_DIR.
 		if want := "-o " + filepath.Join(buildDir, id, "bootstrap") + " "; !strings.Contains(out, want) {
-			t.Errorf("sam build output has no %q: make build-%s did not get ARTIFACTS_DIR=.aws-sam/build/%s", want, id, id)
+			t.Errorf("sam build output has no %q: make build-%s did not get ARTIFACTS_DIR=%s/%s", want, id, buildDir, id)
 		}
 		dir := filepath.Join(buildDir, id)
 		bootstrap := filepath.Join(dir, "bootstrap")
@@ -131,10 +127,11 @@ func (s *session) checkBuild(t *testing.T, out string, start time.Time) {
 		}
 	}
 	for id, r := range built.Resources {
-		if _, ok := s.functions[id]; !ok && r.Type == "AWS::Serverless::Function" {
-			t.Errorf(".aws-sam/build/template.yaml has a function %s that template.yaml has not", id)
+		if _, ok := l.functions[id]; !ok && r.Type == "AWS::Serverless::Function" {
+			t.Errorf("%s/template.yaml has a function %s that %s has not", buildDir, id, l.template)
 		}
 	}
+	s.checkNestedBuild(t, l, built)
 }
 
 // checkProfiles compares a built profiles folder with the sources, and

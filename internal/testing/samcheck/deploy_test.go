@@ -35,26 +35,28 @@ func (s *session) pkg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uris := s.codeURIs(t, b, "sam package's template")
-	for _, id := range s.functionIDs() {
-		s.checkUploaded(t, id, uris[id])
+	l := s.layout(t, "default")
+	uris := s.codeURIs(t, b, "sam package's template", l)
+	for _, id := range l.ids() {
+		s.checkUploaded(t, id, uris[id], l)
 	}
+	nested := s.checkNestedUploaded(ctxFor(t), t, b, "sam package's template", l)
 	s.packaged = true
 	s.report.prove("sam package (the built template) against moto's S3 (AWS_ENDPOINT_URL, bucket %s): each function's CodeUri "+
 		"became s3://%s/<key>, a zip holding the very bootstrap of .aws-sam/build (mode 0755, static arm64 ELF) and, "+
-		"for the rotator, its profiles", s.bucket, s.bucket)
+		"for the rotator, its profiles; each of the %d nested stacks' TemplateURL is the uploaded nested template", s.bucket, s.bucket, nested)
 }
 
-// codeURIs returns each function's CodeUri in a packaged template, which
-// must be an object in the check's bucket.
-func (s *session) codeURIs(t *testing.T, tplBody []byte, what string) map[string]string {
+// codeURIs returns each function of l's CodeUri in a packaged template,
+// which must be an object in the check's bucket.
+func (s *session) codeURIs(t *testing.T, tplBody []byte, what string, l layout) map[string]string {
 	t.Helper()
 	var tpl samTemplate
 	if err := yaml.Unmarshal(tplBody, &tpl); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	uris := map[string]string{}
-	for _, id := range s.functionIDs() {
+	for _, id := range l.ids() {
 		uri, _ := tpl.Resources[id].Properties.CodeURI.(string)
 		if !strings.HasPrefix(uri, "s3://"+s.bucket+"/") {
 			t.Fatalf("%s: %s CodeUri = %v; want s3://%s/...", what, id, tpl.Resources[id].Properties.CodeURI, s.bucket)
@@ -65,8 +67,8 @@ func (s *session) codeURIs(t *testing.T, tplBody []byte, what string) map[string
 }
 
 // checkUploaded opens the zip at an s3:// URI in moto and compares it with
-// the function's build folder.
-func (s *session) checkUploaded(t *testing.T, id, uri string) {
+// the function's build folder in l.
+func (s *session) checkUploaded(t *testing.T, id, uri string, l layout) {
 	t.Helper()
 	key := strings.TrimPrefix(uri, "s3://"+s.bucket+"/")
 	body, err := s.api.getObject(ctxFor(t), s.bucket, key)
@@ -77,7 +79,7 @@ func (s *session) checkUploaded(t *testing.T, id, uri string) {
 	if err != nil {
 		t.Fatalf("%s: %s is not a zip: %v", id, uri, err)
 	}
-	dir := filepath.Join(s.root, ".aws-sam", "build", id)
+	dir := filepath.Join(l.dir, id)
 	var names []string
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
@@ -102,7 +104,7 @@ func (s *session) checkUploaded(t *testing.T, id, uri string) {
 	if !slices.Contains(names, "bootstrap") {
 		t.Errorf("%s: %s holds %q; want a bootstrap at its root", id, uri, names)
 	}
-	if s.functions[id].hasProfiles && !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "profiles/") }) {
+	if l.functions[id].hasProfiles && !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "profiles/") }) {
 		t.Errorf("%s: %s holds %q; want profiles/*.yaml beside the bootstrap", id, uri, names)
 	}
 }
@@ -144,6 +146,7 @@ func (s *session) deploy(t *testing.T, c Command) {
 		t.Fatalf("sam %s printed no \"Changeset created successfully\":\n%s", strings.Join(args, " "), out)
 	}
 	api := awsAPI{endpoint: s.api.endpoint, region: s.deployString(env, "region")}
+	l := s.layout(t, env)
 	ctx := ctxFor(t)
 
 	var list listChangeSets
@@ -183,7 +186,7 @@ func (s *session) deploy(t *testing.T, c Command) {
 	}
 	serverless := 0
 	for _, ch := range cs.Changes {
-		if _, ok := s.functions[ch.LogicalID]; ok && ch.Action == "Add" {
+		if _, ok := l.functions[ch.LogicalID]; ok && ch.Action == "Add" {
 			serverless++
 			if ch.ResourceTy == "AWS::Serverless::Function" && !s.report.has("transform") {
 				s.report.notProve("transform", "the AWS::Serverless-2016-10-31 transform: moto's change set lists %s as %s, "+
@@ -193,8 +196,8 @@ func (s *session) deploy(t *testing.T, c Command) {
 			}
 		}
 	}
-	if serverless != len(s.functions) {
-		t.Errorf("change set of %s adds %d of the %d functions: %+v", stack, serverless, len(s.functions), cs.Changes)
+	if serverless != len(l.functions) {
+		t.Errorf("change set of %s adds %d of the %d functions of %s: %+v", stack, serverless, len(l.functions), l.template, cs.Changes)
 	}
 
 	// moto's GetTemplate answers nothing for a stack in REVIEW_IN_PROGRESS:
@@ -207,10 +210,11 @@ func (s *session) deploy(t *testing.T, c Command) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uris := s.codeURIs(t, body, fmt.Sprintf("the template of %s's change set (s3://%s/%s)", stack, s.bucket, key))
-	for _, id := range s.functionIDs() {
-		s.checkUploaded(t, id, uris[id])
+	uris := s.codeURIs(t, body, fmt.Sprintf("the template of %s's change set (s3://%s/%s)", stack, s.bucket, key), l)
+	for _, id := range l.ids() {
+		s.checkUploaded(t, id, uris[id], l)
 	}
+	s.checkNestedUploaded(ctx, t, body, fmt.Sprintf("the template of %s's change set", stack), l)
 	s.deployed = append(s.deployed, env)
 	s.report.prove("README line %d: `%s` against moto (plus %s): SAM uploaded the zips and the template to S3 "+
 		"and created change set %s on stack %s (CREATE_COMPLETE, not executed) with EnvironmentName=%s and the "+

@@ -10,8 +10,11 @@
 //     loopback port, reached through AWS_ENDPOINT_URL with dummy credentials)
 //     with --no-execute-changeset and an S3 bucket made in moto in place of
 //     resolve_s3, so the check fails when the block drifts from what works;
-//   - after every build checks .aws-sam/build: each function's CodeUri in the
-//     built template.yaml names its own folder, which holds a static
+//   - after every build checks the environment's build folder (.aws-sam/build,
+//     or the build_dir of its [env.build.parameters], whose template_file
+//     may name another template, as the workload environment's
+//     consumer.yaml): each function's CodeUri in the built template.yaml
+//     names its own folder, which holds a static
 //     linux/arm64 ELF bootstrap (CheckBootstrap) written by that build, the
 //     rotator's profiles documents beside it, and nothing else;
 //   - runs sam package against moto's S3 and opens the uploaded zips: the

@@ -115,8 +115,9 @@ func (s *session) generateEvent(t *testing.T) {
 func (s *session) versionStamp(t *testing.T) {
 	version := fmt.Sprintf("0.0.0-samcheck.%d", os.Getpid())
 	s.run(t, []string{"VERSION=" + version}, "build", "--config-env", s.envs[0])
-	for _, id := range s.functionIDs() {
-		b, err := os.ReadFile(filepath.Join(s.root, ".aws-sam", "build", id, "bootstrap"))
+	l := s.layout(t, s.envs[0])
+	for _, id := range l.ids() {
+		b, err := os.ReadFile(filepath.Join(l.dir, id, "bootstrap"))
 		if err != nil {
 			t.Fatal(err)
 		}

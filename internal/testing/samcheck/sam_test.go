@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -95,9 +96,53 @@ type session struct {
 	bucket  string
 	report  report
 
-	functions map[string]function // template.yaml's AWS::Serverless::Function resources
-	packaged  bool
-	deployed  []string
+	layouts  map[string]layout // by config environment
+	packaged bool
+	deployed []string
+}
+
+// layout is what one config environment builds and where: its template
+// (template_file of [env.build.parameters], else template.yaml), its
+// functions, and its build folder (build_dir, else .aws-sam/build).
+type layout struct {
+	template  string
+	dir       string
+	functions map[string]function
+}
+
+// layout returns env's layout ("" is the default environment).
+func (s *session) layout(t *testing.T, env string) layout {
+	t.Helper()
+	if env == "" {
+		env = "default"
+	}
+	if l, ok := s.layouts[env]; ok {
+		return l
+	}
+	params := s.config[env]["build"]["parameters"]
+	l := layout{template: "template.yaml", dir: filepath.Join(s.root, ".aws-sam", "build")}
+	if v, ok := params["template_file"].(string); ok && v != "" {
+		l.template = v
+	}
+	if v, ok := params["build_dir"].(string); ok && v != "" {
+		l.dir = filepath.Join(s.root, v)
+	}
+	l.functions = loadFunctions(t, filepath.Join(s.root, l.template))
+	if s.layouts == nil {
+		s.layouts = map[string]layout{}
+	}
+	s.layouts[env] = l
+	return l
+}
+
+// ids returns the layout's function IDs, sorted.
+func (l layout) ids() []string {
+	ids := make([]string, 0, len(l.functions))
+	for id := range l.functions {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 type function struct {
@@ -145,7 +190,6 @@ func newSession(t *testing.T) *session {
 	if len(s.envs) == 0 {
 		t.Fatal("samconfig.toml has no config environment")
 	}
-	s.functions = loadFunctions(t, filepath.Join(root, "template.yaml"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

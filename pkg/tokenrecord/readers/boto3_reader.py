@@ -17,6 +17,8 @@ What is served (the same rules as the Go package pkg/tokencache):
     record.
 A TokenReader is safe to share between threads; reads are serialized.
 Needs tokenrecord.py beside it and boto3 (present in the Lambda Python runtime).
+In another account than the rotator's, pass reader_role.ssm_client(...) as
+client: it reads through the rotator stack's reader role.
 """
 
 import threading
@@ -91,7 +93,9 @@ class TokenReader:
             else:
                 err = TokenError(tokenrecord.READ_FAILED, name, f"ssm GetParameter failed: {code or e}")
         except BotoCoreError as e:
-            err = TokenError(tokenrecord.READ_FAILED, name, f"ssm GetParameter failed: {type(e).__name__}")
+            # reader_role.ReaderRoleError explains which role and what to change; others give their type only.
+            why = getattr(e, "explanation", None) or type(e).__name__
+            err = TokenError(tokenrecord.READ_FAILED, name, f"ssm GetParameter failed: {why}")
         if err is not None:
             raise err
         return tokenrecord.parse(value, name, self._now(), profile)

@@ -15,6 +15,8 @@
 //    is still usable by its expiry, the cached token is served; after a
 //    failed read the parameter is read again only after minReadInterval (5 s);
 //  - errors are TokenError and never contain the token or the record.
+// In another account than the rotator's, pass reader-role.mjs' ssmClient()
+// as client: it reads through the rotator stack's reader role.
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   DEFAULT_MAX_AGE_MS, DEFAULT_MIN_READ_INTERVAL_MS, DEFAULT_PREFIX, DEFAULT_SKEW_MS, ReadGate, TokenError,
@@ -78,7 +80,7 @@ export class TokenReader {
       const kind = readErrorKind(e);
       throw new TokenError(kind, name, kind === 'not_found'
         ? 'no such parameter: check the profile name and TOKEN_PARAMETER_PREFIX, and that the rotator has run'
-        : `ssm GetParameter failed: ${e?.name ?? 'unknown error'}`);
+        : `ssm GetParameter failed: ${e?.explanation ?? e?.name ?? 'unknown error'}`); // explanation: reader-role.mjs
     }
     return parse(out?.Parameter?.Value, name, this.#now(), profile);
   }

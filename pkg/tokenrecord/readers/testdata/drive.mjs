@@ -3,7 +3,9 @@
 // usage: node drive.mjs sdk|powertools
 // Reads one JSON command per line on stdin and answers one JSON line on
 // stdout, like drive.py: get, advance, age and version. The token itself is
-// never printed: only its hash and length.
+// never printed: only its hash and length. With TOKEN_READER_ROLE_ARN (and
+// TOKEN_REGION, TOKEN_READER_DURATION) set, sdk reads through
+// reader-role.mjs' ssmClient.
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { inspect } from 'node:util';
@@ -16,7 +18,13 @@ const kind = process.argv[2];
 let get; let clear = () => {};
 if (kind === 'sdk') {
   const { TokenReader } = await import('./sdk-reader.mjs');
-  const reader = new TokenReader({ maxAgeMs: MAX_AGE_S * 1000, now });
+  let client;
+  if (process.env.TOKEN_READER_ROLE_ARN) { // a consumer in another account
+    const { ssmClient } = await import('./reader-role.mjs');
+    client = ssmClient({ roleArn: process.env.TOKEN_READER_ROLE_ARN, region: process.env.TOKEN_REGION,
+      durationSeconds: Number(process.env.TOKEN_READER_DURATION ?? 3600) });
+  }
+  const reader = new TokenReader({ client, maxAgeMs: MAX_AGE_S * 1000, now });
   get = (p) => reader.token(p);
 } else if (kind === 'powertools') {
   const { getToken } = await import('./powertools-reader.mjs');

@@ -1,6 +1,8 @@
 """Test driver for the Python readers (run by readers_test.go, not shipped).
 
 usage: drive.py boto3|powertools|extension
+With TOKEN_READER_ROLE_ARN (and TOKEN_REGION, TOKEN_READER_DURATION) in the
+environment, boto3 reads through reader_role.ssm_client, on the driver's clock.
 Reads one JSON command per line on stdin and answers one JSON line on stdout:
   {"op": "get", "profile": "p"}  -> {"ok": true, "sha256": "...", "len": n}
                                     or {"ok": false, "kind": "...", "text": "<everything the error reaches>"}
@@ -12,6 +14,7 @@ The token itself is never printed, nor held in this driver's frames: only its ha
 
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
@@ -58,7 +61,12 @@ def main():
     kind = sys.argv[1]
     if kind == "boto3":
         from boto3_reader import TokenReader
-        reader = TokenReader(max_age=MAX_AGE, now=now)
+        client = None
+        if os.environ.get("TOKEN_READER_ROLE_ARN"):  # a consumer in another account
+            import reader_role
+            client = reader_role.ssm_client(os.environ["TOKEN_READER_ROLE_ARN"], region=os.environ.get("TOKEN_REGION") or None,
+                                            duration_seconds=int(os.environ.get("TOKEN_READER_DURATION", "3600")), now=now)
+        reader = TokenReader(client, max_age=MAX_AGE, now=now)
         get = reader.token
         clear = lambda: None
     elif kind == "powertools":
