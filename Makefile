@@ -58,7 +58,7 @@ staticcheck:
 
 cfn-lint:
 	@command -v cfn-lint >/dev/null 2>&1 || { echo 'cfn-lint not found: pip install cfn-lint'; exit 1; }
-	cfn-lint template.yaml reader-role.yaml consumer.yaml
+	cfn-lint template.yaml functions/reader-role.yaml functions/consumer.yaml
 
 check-moto:
 	@command -v moto_server >/dev/null 2>&1 || { \

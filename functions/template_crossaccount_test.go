@@ -10,7 +10,7 @@ import (
 )
 
 // Consumers in other accounts: template.yaml's CrossAccountReader*
-// parameters, the reader-role.yaml stack they nest, and consumer.yaml,
+// parameters, the functions/reader-role.yaml stack they nest, and functions/consumer.yaml,
 // the example consumer of a workload account. What these tests check on
 // the templates, the behaviour tests against moto cannot: that the feature
 // changes nothing when off, the KMS grant (moto's SSM calls no KMS) and
@@ -20,7 +20,7 @@ import (
 // (pkg/tokencache/crossaccount_test.go, package orgtest).
 
 const (
-	readerRolePath   = "../reader-role.yaml"
+	readerRolePath   = "reader-role.yaml"
 	crossAccountID   = cfntest.ReaderStackID
 	crossAccountOut  = "CrossAccountReaderRoleArn"
 	crossAccountCond = "HasCrossAccountReaders"
@@ -128,8 +128,8 @@ func TestCrossAccountNestedStack(t *testing.T) {
 	on := renderWith(t, templatePath, map[string]string{"CrossAccountReaderAccounts": "111111111111", "KmsKeyId": kmsKey,
 		"TokenParameterPrefix": "/team/tokens", "CrossAccountReaderProfiles": "aviv-*"})
 	stack := getMap(on, "Resources", crossAccountID)
-	if stack["Type"] != "AWS::CloudFormation::Stack" || get(stack, "Properties", "TemplateURL") != "reader-role.yaml" {
-		t.Fatalf("%s = %v; want an AWS::CloudFormation::Stack of reader-role.yaml", crossAccountID, stack)
+	if stack["Type"] != "AWS::CloudFormation::Stack" || get(stack, "Properties", "TemplateURL") != "functions/reader-role.yaml" {
+		t.Fatalf("%s = %v; want an AWS::CloudFormation::Stack of functions/reader-role.yaml", crossAccountID, stack)
 	}
 	want := map[string]any{"TokenParameterPrefix": "/team/tokens", "KmsKeyId": kmsKey, "ReaderAccounts": "111111111111",
 		"ReaderOrgId": "", "ReaderOrgPaths": "", "ReaderProfiles": "aviv-*"}
@@ -142,20 +142,20 @@ func TestCrossAccountNestedStack(t *testing.T) {
 	}
 	for p := range want {
 		if getMap(child, "Parameters", p) == nil {
-			t.Errorf("reader-role.yaml has no parameter %s", p)
+			t.Errorf("functions/reader-role.yaml has no parameter %s", p)
 		}
 	}
 	if got := render(get(on, "Outputs", crossAccountOut, "Value")); got != "${CrossAccountReaders.Outputs.ReaderRoleArn}" {
 		t.Errorf("%s = %s; want the nested stack's ReaderRoleArn", crossAccountOut, got)
 	}
 	if got := render(get(child, "Outputs", "ReaderRoleArn", "Value")); got != "${ReaderRole.Arn}" {
-		t.Errorf("reader-role.yaml ReaderRoleArn = %s; want ${ReaderRole.Arn}", got)
+		t.Errorf("functions/reader-role.yaml ReaderRoleArn = %s; want ${ReaderRole.Arn}", got)
 	}
 }
 
 const kmsKey = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
-// readerStatements renders reader-role.yaml and returns its trust and
+// readerStatements renders functions/reader-role.yaml and returns its trust and
 // permission statements.
 func readerStatements(t *testing.T, params map[string]string) (trust, perms []map[string]any) {
 	t.Helper()
@@ -207,7 +207,7 @@ func TestReaderRoleTrust(t *testing.T) {
 		t.Errorf("trust with all three readers has %d statements; want 3", len(all))
 	}
 	if getMap(loadReaderRole(t), "Rules", "SomeoneMayRead") == nil {
-		t.Error("reader-role.yaml has no rule refusing a deployment without readers")
+		t.Error("functions/reader-role.yaml has no rule refusing a deployment without readers")
 	}
 }
 

@@ -13,12 +13,12 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/cfntest"
 )
 
-// consumer.yaml, the example consumer of a workload account, and the
+// functions/consumer.yaml, the example consumer of a workload account, and the
 // samconfig.toml environment that deploys it.
 
-const consumerTplPath = "../consumer.yaml"
+const consumerTplPath = "consumer.yaml"
 
-// TestConsumerTemplate: consumer.yaml deploys the example consumer alone,
+// TestConsumerTemplate: functions/consumer.yaml deploys the example consumer alone,
 // built as template.yaml builds it, reading through the reader role: its
 // only permission is sts:AssumeRole on that role.
 func TestConsumerTemplate(t *testing.T) {
@@ -27,16 +27,16 @@ func TestConsumerTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := resourcesOfType(tpl, "AWS::Serverless::Function"); !slices.Equal(got, []string{"ConsumerFunction"}) {
-		t.Errorf("consumer.yaml functions = %v; want ConsumerFunction alone", got)
+		t.Errorf("functions/consumer.yaml functions = %v; want ConsumerFunction alone", got)
 	}
 	if !reflect.DeepEqual(tpl["Globals"], loadTemplate(t)["Globals"]) {
-		t.Errorf("consumer.yaml Globals = %v; want template.yaml's", tpl["Globals"])
+		t.Errorf("functions/consumer.yaml Globals = %v; want template.yaml's", tpl["Globals"])
 	}
 	if _, hasDefault := getMap(tpl, "Parameters", "TokenReaderRoleArn")["Default"]; hasDefault {
-		t.Error("consumer.yaml TokenReaderRoleArn has a Default; it must be given")
+		t.Error("functions/consumer.yaml TokenReaderRoleArn has a Default; it must be given")
 	}
 	fn := getMap(tpl, "Resources", "ConsumerFunction")
-	if get(fn, "Metadata", "BuildMethod") != "makefile" || get(fn, "Properties", "CodeUri") != "." {
+	if get(fn, "Metadata", "BuildMethod") != "makefile" || get(fn, "Properties", "CodeUri") != ".." {
 		t.Errorf("ConsumerFunction builds with %v from %v; want makefile from . (the Makefile's build-ConsumerFunction)",
 			get(fn, "Metadata", "BuildMethod"), get(fn, "Properties", "CodeUri"))
 	}
@@ -58,14 +58,14 @@ func TestConsumerTemplate(t *testing.T) {
 		got = append(got, s.doc)
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("consumer.yaml grants %v; want only %v", got, want)
+		t.Errorf("functions/consumer.yaml grants %v; want only %v", got, want)
 	}
 }
 
 // TestSamconfigWorkload: samconfig.toml's workload environment deploys
-// consumer.yaml, built apart from the platform stack's build (so that a
+// functions/consumer.yaml, built apart from the platform stack's build (so that a
 // plain sam deploy never sends it to the platform stack), with overrides
-// consumer.yaml accepts and a profile the sandbox rotator serves.
+// functions/consumer.yaml accepts and a profile the sandbox rotator serves.
 func TestSamconfigWorkload(t *testing.T) {
 	var cfg map[string]map[string]map[string]map[string]any
 	if _, err := toml.DecodeFile(samconfigPath, &cfg); err != nil {
@@ -73,8 +73,8 @@ func TestSamconfigWorkload(t *testing.T) {
 	}
 	w := cfg["workload"]
 	build, deploy := w["build"]["parameters"], w["deploy"]["parameters"]
-	if build["template_file"] != "consumer.yaml" || w["validate"]["parameters"]["template_file"] != "consumer.yaml" {
-		t.Errorf("[workload.build/validate.parameters] template_file = %v, %v; want consumer.yaml", build["template_file"], w["validate"]["parameters"]["template_file"])
+	if build["template_file"] != "functions/consumer.yaml" || w["validate"]["parameters"]["template_file"] != "functions/consumer.yaml" {
+		t.Errorf("[workload.build/validate.parameters] template_file = %v, %v; want functions/consumer.yaml", build["template_file"], w["validate"]["parameters"]["template_file"])
 	}
 	dir, _ := build["build_dir"].(string)
 	if dir == "" || strings.TrimSuffix(dir, "/") == ".aws-sam/build" || deploy["template_file"] != dir+"/template.yaml" {

@@ -10,7 +10,7 @@
 // writes one CloudWatch Embedded Metric Format line with the cache's
 // counters.
 //
-// A consumer in another account than the rotator's (consumer.yaml) sets
+// A consumer in another account than the rotator's (functions/consumer.yaml) sets
 // TOKEN_READER_ROLE_ARN, the rotator stack's CrossAccountReaderRoleArn
 // output: the records are read with that role's credentials, assumed with
 // the execution role's (which needs sts:AssumeRole on it and no SSM

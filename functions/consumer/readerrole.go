@@ -26,7 +26,7 @@ type readerRole struct {
 	Region string
 }
 
-// The reader role's sessions: as long as the role allows (reader-role.yaml
+// The reader role's sessions: as long as the role allows (functions/reader-role.yaml
 // sets MaxSessionDuration to an hour), replaced five minutes before they
 // expire.
 const (

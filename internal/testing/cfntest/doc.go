@@ -8,7 +8,7 @@
 // resource, Fn::GetAtt, ${Resource.Attribute}) stay as they are.
 //
 // ReaderRole renders template.yaml and, through its CrossAccountReaders
-// nested stack, reader-role.yaml, and returns the reader role's trust and
+// nested stack, functions/reader-role.yaml, and returns the reader role's trust and
 // permission policies as JSON: the documents that decide, in tests, who may
 // read the token records from another account (mototest.Proxy enforces
 // them). So a test exercises the template's own policy, never a copy.

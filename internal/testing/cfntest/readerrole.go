@@ -7,7 +7,7 @@ import (
 )
 
 // The logical IDs ReaderRole follows: template.yaml's nested stack and
-// the role in reader-role.yaml.
+// the role in functions/reader-role.yaml.
 const (
 	ReaderStackID = "CrossAccountReaders"
 	ReaderRoleID  = "ReaderRole"
@@ -24,7 +24,7 @@ type Role struct {
 	// Policies are the inline policies' documents, as JSON.
 	Policies [][]byte
 	// NestedParams are the parameters template.yaml passes to
-	// reader-role.yaml.
+	// functions/reader-role.yaml.
 	NestedParams map[string]string
 }
 

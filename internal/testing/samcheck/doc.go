@@ -13,7 +13,7 @@
 //   - after every build checks the environment's build folder (.aws-sam/build,
 //     or the build_dir of its [env.build.parameters], whose template_file
 //     may name another template, as the workload environment's
-//     consumer.yaml): each function's CodeUri in the built template.yaml
+//     functions/consumer.yaml): each function's CodeUri in the built template.yaml
 //     names its own folder, which holds a static
 //     linux/arm64 ELF bootstrap (CheckBootstrap) written by that build, the
 //     rotator's profiles documents beside it, and nothing else;

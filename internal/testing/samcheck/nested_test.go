@@ -12,7 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Nested stacks (template.yaml's CrossAccountReaders, reader-role.yaml):
+// Nested stacks (template.yaml's CrossAccountReaders, functions/reader-role.yaml):
 // sam build copies each local TemplateURL into the build folder, and sam
 // package and sam deploy upload it and point TemplateURL at the object.
 

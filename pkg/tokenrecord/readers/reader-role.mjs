@@ -21,7 +21,7 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
-export const DEFAULT_DURATION_SECONDS = 3600; // the reader role's MaxSessionDuration (reader-role.yaml)
+export const DEFAULT_DURATION_SECONDS = 3600; // the reader role's MaxSessionDuration (functions/reader-role.yaml)
 
 /** The reader role could not be assumed; explanation names it and what to change. */
 export class ReaderRoleError extends Error {

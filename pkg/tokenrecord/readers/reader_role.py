@@ -27,7 +27,7 @@ import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
-DEFAULT_DURATION = 3600  # seconds: the reader role's MaxSessionDuration (reader-role.yaml)
+DEFAULT_DURATION = 3600  # seconds: the reader role's MaxSessionDuration (functions/reader-role.yaml)
 
 
 class ReaderRoleError(BotoCoreError):
