@@ -27,10 +27,13 @@ all: test
 # build_in_source (without it SAM first copies all of CodeUri, the whole
 # repository, .build/ included, to a scratch folder and runs make there).
 
+# The rotator's bundle also holds the profiles documents and any CA bundle
+# (*.pem, the template's TokenEndpointCABundle) beside them.
 build-RotatorFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/rotator
 	mkdir -p $(ARTIFACTS_DIR)/profiles
 	cp functions/rotator/profiles/*.yaml $(ARTIFACTS_DIR)/profiles/
+	for f in functions/rotator/profiles/*.pem; do [ ! -e "$$f" ] || cp "$$f" $(ARTIFACTS_DIR)/profiles/; done
 
 build-ConsumerFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/consumer

@@ -22,6 +22,24 @@ var testOnly = []string{
 	"net/http/httptest",
 }
 
+// credentialChain are the packages of the SDK's default credential chain
+// and shared configuration, which no function uses: package config alone
+// links the SSO, SSO OIDC, STS, sign-in and IMDS clients through their
+// package inits, about 320 KiB of each bootstrap (issue 20). awsenv reads
+// the environment without them. (A consumer may assume a reader role in
+// another account with STS: chainAllowed.)
+var credentialChain = []string{
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/service/sts",
+	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
+	"github.com/aws/aws-sdk-go-v2/service/signin",
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
+}
+
+// chainAllowed are the packages of credentialChain a function may link.
+var chainAllowed = map[string][]string{"consumer": {"github.com/aws/aws-sdk-go-v2/service/sts"}}
+
 // testPackages returns the packages of deps that are test helpers: one of
 // testOnly or a package under one of them (testing/synctest, …).
 func testPackages(deps []string) []string {
@@ -53,7 +71,8 @@ func TestTestPackagesFindsHelpers(t *testing.T) {
 
 // TestBootstrapsLinkNoTestHelper lists what each shipped bootstrap links,
 // built as the Makefile builds it (linux/arm64, -tags lambda.norpc), and
-// fails if a test helper package or the testing package is among them.
+// fails if a test helper package or the testing package is among them, or
+// a package of the SDK's credential chain (credentialChain).
 func TestBootstrapsLinkNoTestHelper(t *testing.T) {
 	for _, fn := range []string{"rotator", "consumer"} {
 		t.Run(fn, func(t *testing.T) {
@@ -76,6 +95,12 @@ func TestBootstrapsLinkNoTestHelper(t *testing.T) {
 			}
 			if bad := testPackages(deps); len(bad) > 0 {
 				t.Errorf("the %s bootstrap links test packages %q; move what it needs out of them", fn, bad)
+			}
+			for _, p := range credentialChain {
+				if slices.Contains(deps, p) && !slices.Contains(chainAllowed[fn], p) {
+					t.Errorf("the %s bootstrap links %s, the SDK's credential chain (hundreds of KiB of package inits it never runs): "+
+						"build the AWS configuration with internal/awsenv, which reads the environment alone", fn, p)
+				}
 			}
 		})
 	}

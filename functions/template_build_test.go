@@ -31,7 +31,7 @@ func ruleBuild(tpl map[string]any, makefile string) []string {
 			"-ldflags", "-s -w", "-o $(ARTIFACTS_DIR)/bootstrap", "./functions/" + dir,
 		}
 		if id == rotatorID {
-			need = append(need, "functions/rotator/profiles/", "$(ARTIFACTS_DIR)/profiles/")
+			need = append(need, "functions/rotator/profiles/*.yaml", "functions/rotator/profiles/*.pem", "$(ARTIFACTS_DIR)/profiles/")
 		}
 		for _, n := range need {
 			if !strings.Contains(recipe, n) {

@@ -169,6 +169,8 @@ func ruleEnvironments(tpl map[string]any, _ string) []string {
 			"ENVIRONMENT":            ref("EnvironmentName"),
 			"ROTATOR_WRITE_RATE":     ref("PutParameterRate"),
 			"SCHEDULE_EXPRESSION":    ref("ScheduleExpression"),
+			"SSL_CERT_FILE": map[string]any{"Fn::If": []any{"HasCABundle",
+				map[string]any{"Fn::Sub": "/var/task/${TokenEndpointCABundle}"}, ref("AWS::NoValue")}},
 		},
 		"ConsumerFunction": {
 			"PROFILE":                ref("ConsumerProfile"),

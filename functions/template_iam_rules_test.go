@@ -120,10 +120,10 @@ func ruleParameterScope(tpl map[string]any, _ string) []string {
 			if !containsFold(rotatorSSMActions, a) {
 				problems = append(problems, fmt.Sprintf("%s: grants %s; the rotator needs only %s", s.where, a, strings.Join(rotatorSSMActions, ", ")))
 			}
-			if matchesAny(a, []string{"ssm:DeleteParameter", "ssm:DeleteParameters"}) {
+			if matchesAny(a, []string{"ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:GetParameterHistory"}) {
 				for _, r := range s.resources() {
 					if r != leaseArn {
-						problems = append(problems, fmt.Sprintf("%s: grants %s on %q; the rotator may delete only its leases %s", s.where, a, r, leaseArn))
+						problems = append(problems, fmt.Sprintf("%s: grants %s on %q; the rotator may delete, or read the versions of, only its leases %s (a record's versions hold old tokens)", s.where, a, r, leaseArn))
 					}
 				}
 			}

@@ -30,7 +30,7 @@ var readerActions = []string{"ssm:GetParameter", "ssm:GetParameters", "kms:Decry
 
 // rotatorSSMActions and rotatorKMSActions are all the rotator needs.
 var (
-	rotatorSSMActions = []string{"ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter"}
+	rotatorSSMActions = []string{"ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:GetParameterHistory"}
 	rotatorKMSActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
 )
 

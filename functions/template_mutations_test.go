@@ -108,7 +108,14 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			mutate: func(tpl map[string]any, _ *string) {
 				stmt(tpl, rotatorID, "ReleaseLeases")["Resource"] = sub(parameterArnPrefix + "*")
 			},
-			want: "the rotator may delete only its leases",
+			want: "grants ssm:DeleteParameter on \"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TokenParameterPrefix}/*\"; the rotator may delete, or read the versions of, only its leases",
+		},
+		{
+			name: "rotator reads the versions of token records",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, rotatorID, "ReadTokenRecords")["Action"] = []any{"ssm:GetParameters", "ssm:GetParameterHistory"}
+			},
+			want: "grants ssm:GetParameterHistory on \"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TokenParameterPrefix}/*\"; the rotator may delete, or read the versions of, only its leases",
 		},
 		{
 			name: "rotator deletes in bulk",
@@ -352,7 +359,21 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			mutate: func(_ map[string]any, mk *string) {
 				*mk = strings.ReplaceAll(*mk, "cp functions/rotator/profiles/*.yaml $(ARTIFACTS_DIR)/profiles/", "")
 			},
-			want: `build-RotatorFunction: recipe lacks "functions/rotator/profiles/"`,
+			want: `build-RotatorFunction: recipe lacks "functions/rotator/profiles/*.yaml"`,
+		},
+		{
+			name: "Makefile stops copying CA bundles",
+			mutate: func(_ map[string]any, mk *string) {
+				*mk = strings.ReplaceAll(*mk, "functions/rotator/profiles/*.pem", "")
+			},
+			want: `build-RotatorFunction: recipe lacks "functions/rotator/profiles/*.pem"`,
+		},
+		{
+			name: "rotator loses its CA bundle",
+			mutate: func(tpl map[string]any, _ *string) {
+				delete(getMap(tpl, "Resources", rotatorID, "Properties", "Environment", "Variables"), "SSL_CERT_FILE")
+			},
+			want: "RotatorFunction environment SSL_CERT_FILE",
 		},
 		{
 			name: "stalled alarm ignores a stopped rotator",

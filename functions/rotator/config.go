@@ -18,6 +18,9 @@ const (
 	maxConcurrency = 256
 	minWriteRate   = 0.1
 	maxWriteRate   = 10000
+
+	minRequestTimeout = 100 * time.Millisecond
+	maxRequestTimeout = 2 * time.Minute
 )
 
 // config is the function's configuration, read from its environment once at
@@ -53,6 +56,11 @@ type config struct {
 	// profile deferred by the write budget whose token expires before the
 	// next run is a failure.
 	Interval time.Duration
+	// RequestTimeout is how long one token request may take
+	// (ROTATOR_REQUEST_TIMEOUT, a duration from 100ms to 2m; zero means
+	// oauth.DefaultRequestTimeout): a request starts only with that much
+	// of the run's time left, and write slots end that much earlier.
+	RequestTimeout time.Duration
 	// LogLevel is the least level logged (LOG_LEVEL: debug, info, warn or
 	// error; default info).
 	LogLevel slog.Level
@@ -100,6 +108,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Errorf("ROTATOR_WRITE_RATE=%q must be the PutParameter calls per second the rotator may make, from %g to %d (3 with Parameter Store's standard throughput, 10 with higher throughput)", v, minWriteRate, maxWriteRate))
 		}
 		cfg.WriteRate = f
+	}
+	if v := getenv("ROTATOR_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minRequestTimeout || d > maxRequestTimeout {
+			errs = append(errs, fmt.Errorf("ROTATOR_REQUEST_TIMEOUT=%q must be how long one token request may take, a duration from %s to %s such as 10s", v, minRequestTimeout, maxRequestTimeout))
+		}
+		cfg.RequestTimeout = d
 	}
 	if v := getenv("SCHEDULE_EXPRESSION"); v != "" {
 		d, err := scheduleInterval(v)

@@ -53,6 +53,7 @@ func TestRotatorUnderFaults(t *testing.T) {
 	t.Run("token_type", func(t *testing.T) { tokenTypes(t, e) })
 	t.Run("aws", func(t *testing.T) { awsFaults(t, e) })
 	t.Run("concurrency", func(t *testing.T) { concurrentRuns(t, e) })
+	t.Run("lease take-over race", func(t *testing.T) { takeOverRace(t, e) })
 	e.scan(t)
 }
 
@@ -142,7 +143,13 @@ func (e *faultEnv) handler(t *testing.T, doc, prefix string, fetcher rotate.Fetc
 // invoke runs one invocation and keeps its error and answer for the scan.
 func (e *faultEnv) invoke(t *testing.T, h *handler, payload string) (rotate.Summary, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	return e.invokeWithin(t, h, payload, 60*time.Second)
+}
+
+// invokeWithin is invoke with the function timeout given.
+func (e *faultEnv) invokeWithin(t *testing.T, h *handler, payload string, timeout time.Duration) (rotate.Summary, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	sum, err := h.Handle(ctx, json.RawMessage(payload))
 	answer, _ := json.Marshal(sum)

@@ -119,6 +119,33 @@ func TestLoadConfigQuota(t *testing.T) {
 	}
 }
 
+func TestLoadConfigRequestTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name, value string
+		want        time.Duration
+		wantErr     bool
+	}{
+		{"default (oauth's own)", "", 0, false},
+		{"a slow provider", "30s", 30 * time.Second, false},
+		{"a faster clock (the scaled tests)", "1s", time.Second, false},
+		{"not a duration", "10", 0, true},
+		{"too short to answer", "10ms", 0, true},
+		{"longer than a run should wait", "5m", 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(func(k string) string {
+				return map[string]string{"PROFILES_FILE": "/p.yaml", "ROTATOR_REQUEST_TIMEOUT": tt.value}[k]
+			})
+			switch {
+			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), "ROTATOR_REQUEST_TIMEOUT")):
+				t.Errorf("loadConfig(ROTATOR_REQUEST_TIMEOUT=%q) error = %v; want it to name the variable", tt.value, err)
+			case !tt.wantErr && (err != nil || cfg.RequestTimeout != tt.want):
+				t.Errorf("loadConfig(ROTATOR_REQUEST_TIMEOUT=%q) = %s, %v; want %s", tt.value, cfg.RequestTimeout, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestSampleProfilesAreValid(t *testing.T) {
 	for _, f := range []string{"profiles/sandbox.yaml", "profiles/production.yaml"} {
 		ps, err := profile.Load(f, profile.Options{})

@@ -34,7 +34,7 @@ func main() {
 		Secrets: &clientcred.Reader{API: secretsmanager.NewFromConfig(awsCfg)},
 		Store: &tokenstore.Store{API: ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.Retryer = countThrottles(o.Retryer, &throttled) }),
 			KeyID: cfg.KMSKeyID},
-		Fetcher:      &oauth.Client{},
+		Fetcher:      &oauth.Client{RequestTimeout: cfg.RequestTimeout},
 		Logger:       logger,
 		Metrics:      os.Stdout,
 		SSMThrottles: throttled.Load,

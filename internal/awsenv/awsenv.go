@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/smithy-go/logging"
@@ -46,9 +45,9 @@ const (
 	containerExpiryWindow = 5 * time.Minute
 )
 
-// Load returns the SDK configuration of the environment, parsed by the
-// SDK's own config.NewEnvConfig and resolved with LoadDefaultConfig's
-// defaults and precedence:
+// Load returns the SDK configuration of the environment, parsed as the
+// SDK's config.NewEnvConfig parses it (see envConfig) and resolved with
+// LoadDefaultConfig's defaults and precedence:
 //
 //   - region: AWS_REGION, else AWS_DEFAULT_REGION (required);
 //   - credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
@@ -70,7 +69,7 @@ const (
 // fails at once when there is no region or no credentials; the error names
 // the variable that is missing or wrong.
 func Load(o Options) (aws.Config, error) {
-	env, err := config.NewEnvConfig()
+	env, err := readEnv(os.Getenv)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("awsenv: %w", err)
 	}
@@ -131,7 +130,7 @@ func Load(o Options) (aws.Config, error) {
 
 // credentialsFrom picks the credentials in the SDK's order: keys in the
 // environment first, then a container credentials endpoint.
-func credentialsFrom(env config.EnvConfig, cfg aws.Config) (aws.CredentialsProvider, error) {
+func credentialsFrom(env envConfig, cfg aws.Config) (aws.CredentialsProvider, error) {
 	if env.Credentials.HasKeys() {
 		return aws.NewCredentialsCache(credentials.StaticCredentialsProvider{Value: env.Credentials}), nil
 	}

@@ -14,15 +14,24 @@ import (
 	"time"
 )
 
-// AssertionLifetime is how long a client assertion is valid (its exp):
-// short, as RFC 7523 asks, and within Auth0's 5-minute maximum.
+// AssertionLifetime is how long a client assertion is valid (its exp, from
+// now): short, as RFC 7523 asks.
 const AssertionLifetime = 2 * time.Minute
+
+// AssertionClockSkew is how far back a client assertion's iat and nbf are
+// dated, so that a token endpoint whose clock is up to that much behind
+// this host's still accepts it: servers such as ory/fosite compare both
+// with their own clock without leeway, and an assertion refused with
+// invalid_client is not retried. (golang.org/x/oauth2/jws dates iat 10 s
+// back for the same reason; Microsoft Entra ID allows 5 minutes of skew.)
+// exp - iat is then 3 minutes, within Auth0's 5-minute maximum.
+const AssertionClockSkew = time.Minute
 
 // assertion signs a private_key_jwt client assertion (RFC 7523 section 3):
 // iss = sub = client id, aud = the token URL unless the request names
-// another, a random jti, iat and nbf now, exp AssertionLifetime later; the
-// header has kid when the secret has key_id, and x5t and x5t#S256 when it
-// has a certificate.
+// another, a random jti, iat and nbf AssertionClockSkew ago, exp
+// AssertionLifetime from now; the header has kid when the secret has
+// key_id, and x5t and x5t#S256 when it has a certificate.
 func (c *Client) assertion(r Request) (string, error) {
 	alg := r.Algorithm
 	switch r.Key.(type) {
@@ -56,10 +65,11 @@ func (c *Client) assertion(r Request) (string, error) {
 	if _, err := rand.Read(jti[:]); err != nil {
 		return "", fmt.Errorf("client assertion jti: %w", err)
 	}
-	now := c.now().Unix()
+	now := c.now()
+	issued := now.Add(-AssertionClockSkew).Unix()
 	claims := map[string]any{
 		"iss": r.ClientID, "sub": r.ClientID, "aud": aud, "jti": hex.EncodeToString(jti[:]),
-		"iat": now, "nbf": now, "exp": now + int64(AssertionLifetime/time.Second),
+		"iat": issued, "nbf": issued, "exp": now.Add(AssertionLifetime).Unix(),
 	}
 	h, err := json.Marshal(header)
 	if err != nil {

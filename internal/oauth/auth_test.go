@@ -198,9 +198,10 @@ func TestPrivateKeyJWT(t *testing.T) {
 				if h["alg"] != wantAlg || h["kid"] != tt.kid || h["typ"] != "JWT" {
 					t.Errorf("header = %v; want alg %s, kid %q", h, wantAlg, tt.kid)
 				}
-				if cl["iss"] != "cid" || cl["sub"] != "cid" || cl["aud"] != wantAud || cl["iat"] != float64(now.Unix()) ||
+				back := float64(now.Add(-AssertionClockSkew).Unix())
+				if cl["iss"] != "cid" || cl["sub"] != "cid" || cl["aud"] != wantAud || cl["iat"] != back || cl["nbf"] != back ||
 					cl["exp"] != float64(now.Add(AssertionLifetime).Unix()) {
-					t.Errorf("claims = %v; want iss = sub = cid, aud %s, iat now, exp now+5m", cl, wantAud)
+					t.Errorf("claims = %v; want iss = sub = cid, aud %s, iat = nbf = now-1m, exp now+2m", cl, wantAud)
 				}
 				jti, _ := cl["jti"].(string)
 				if len(jti) < 16 || jtis[jti] {

@@ -34,7 +34,8 @@ type Client struct {
 	// MaxRetryAfter is the longest Retry-After honoured (default 30s); a
 	// longer one ends the Fetch with a retryable error.
 	MaxRetryAfter time.Duration
-	// RequestTimeout bounds each attempt (default 10s).
+	// RequestTimeout bounds each attempt (default 10s); an attempt starts
+	// only when this much is left before the context's deadline.
 	RequestTimeout time.Duration
 	// MaxResponseBytes caps the answer's body (default 64 KiB).
 	MaxResponseBytes int64
@@ -144,7 +145,7 @@ func describeTransportError(err error) error {
 // once sends one request. It returns the Retry-After delay the server asked
 // for, if any.
 func (c *Client) once(ctx context.Context, hc *http.Client, r Request, enc encoded) (Token, time.Duration, *Error) {
-	ctx, cancel := context.WithTimeout(ctx, orDur(c.RequestTimeout, DefaultRequestTimeout))
+	ctx, cancel := context.WithTimeout(ctx, c.AttemptTimeout())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.TokenURL, bytes.NewReader(enc.body))
 	if err != nil {

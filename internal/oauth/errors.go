@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,7 +18,9 @@ type Error struct {
 	// sent one.
 	Code string
 	// Description is the endpoint's error_description, shortened, with the
-	// client secret, whole or any 8-byte piece of it, removed.
+	// client secret, whole or any 8-byte piece of it, removed in every
+	// encoding the request carried it (as is, form-urlencoded,
+	// JSON-escaped, in the Basic credentials).
 	Description string
 	// Attempts is how many requests were sent.
 	Attempts int
@@ -65,6 +68,9 @@ var (
 	ErrInvalidResponse = errors.New("invalid token response")
 	ErrRedirect        = errors.New("token endpoint redirected; not followed, it would resend the client secret")
 	ErrInsecureURL     = errors.New("token URL must use https (http only for loopback hosts)")
+	// ErrNoTime: the run's deadline leaves less than a whole request
+	// timeout, so no request was sent.
+	ErrNoTime = errors.New("no time left in this run for a whole token request")
 )
 
 // rejectionCodes are the OAuth errors that may mean the endpoint expects
@@ -89,8 +95,12 @@ func (e *Error) Rejected() bool {
 }
 
 // hint says, for a rejection, how the request was sent and which profile
-// fields change that.
+// fields change that; for a certificate refused in the TLS handshake,
+// which certificate to check.
 func (e *Error) hint() string {
+	if h := e.certificateHint(); h != "" {
+		return h
+	}
 	if e.Auth == "" || !e.Rejected() {
 		return ""
 	}
@@ -108,6 +118,13 @@ func (e *Error) hint() string {
 	if bodyHint {
 		b.WriteString("; most token endpoints read only form bodies (RFC 6749): try the profile field body: form")
 	}
+	if authHint && e.Auth == string(profile.AuthTLSClientAuth) {
+		// The certificate is the credential: another secret method or body
+		// encoding is not the fix (RFC 8705 defines form bodies only).
+		b.WriteString("; check that the client certificate's subject (or SAN) is the one registered for this client_id at the provider, " +
+			"and that the provider trusts the CA that issued it")
+		return b.String()
+	}
 	if authHint {
 		fmt.Fprintf(&b, "; if the credentials are right, the endpoint may expect another client authentication: set the profile field auth (%s) or body (json, form)", otherAuths(e.Auth))
 	}
@@ -115,6 +132,26 @@ func (e *Error) hint() string {
 		fmt.Fprintf(&b, "; the profile fields auth (%s) and body (json, form) change them", otherAuths(e.Auth))
 	}
 	return b.String()
+}
+
+// certificateHint says, for a TLS handshake that failed on a certificate,
+// what to check: the endpoint's certificate chains to a CA this host does
+// not trust (a private CA), or the endpoint refused the client certificate
+// of tls_client_auth.
+func (e *Error) certificateHint() string {
+	var unknown x509.UnknownAuthorityError
+	switch {
+	case e.StatusCode != 0 || e.Err == nil:
+		return ""
+	case errors.As(e.Err, &unknown):
+		return "; the token endpoint's certificate is signed by an authority this host does not trust: for a provider with a private CA, " +
+			"set SSL_CERT_FILE in the rotator's environment to a PEM bundle of the system's CA certificates and that CA's certificate " +
+			"(the template's TokenEndpointCABundle)"
+	case e.Auth == string(profile.AuthTLSClientAuth) && certificateAlert(e.Err):
+		return "; the token endpoint refused the client certificate in the TLS handshake: check that the provider trusts the CA that issued it, " +
+			"that it has not expired, and that it is the one registered for this client_id"
+	}
+	return ""
 }
 
 func otherAuths(used string) string {

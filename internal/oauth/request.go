@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
@@ -109,9 +108,24 @@ func (c *Client) encode(r Request) (encoded, error) {
 	return e, nil
 }
 
-// secrets are the values no error may contain: the client secret, the
-// Basic credentials and the attempt's assertion.
+// secrets are the values no error may contain, in every form the request
+// carried them, since an endpoint echoes what it received: the client
+// secret as is, form-urlencoded (a form body, each half of the Basic pair)
+// and JSON-escaped (a JSON body); the Basic credentials as sent and
+// re-encoded without the escaping (an endpoint that decodes and echoes
+// them); and the attempt's assertion (base64url, the same in every
+// encoding).
 func (e encoded) secrets(r Request) []string {
-	return slices.DeleteFunc([]string{r.ClientSecret, strings.TrimPrefix(e.authorization, "Basic "), e.assertion},
-		func(s string) bool { return s == "" })
+	var out []string
+	if s := r.ClientSecret; s != "" {
+		quoted, _ := json.Marshal(s) // a string always marshals
+		out = append(out, s, url.QueryEscape(s), string(quoted[1:len(quoted)-1]))
+	}
+	if basic, ok := strings.CutPrefix(e.authorization, "Basic "); ok {
+		out = append(out, basic, base64.StdEncoding.EncodeToString([]byte(r.ClientID+":"+r.ClientSecret)))
+	}
+	if e.assertion != "" {
+		out = append(out, e.assertion)
+	}
+	return out
 }

@@ -17,7 +17,12 @@ import (
 )
 
 // Fetch requests a token, retrying transient failures, and validates the
-// answer. The returned error is *Error for endpoint failures.
+// answer. The returned error is *Error for endpoint failures. A request is
+// sent only when a whole AttemptTimeout (after the wait, for a retry) fits
+// before ctx's deadline: one cut off by the deadline may have been
+// answered with a token the provider counts, which would be lost. With
+// less time left than that for the first request, nothing is sent and the
+// error wraps ErrNoTime.
 func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
 	if err := urlpolicy.Check(r.TokenURL); err != nil {
 		return Token{}, &Error{Err: fmt.Errorf("%w: %v", ErrInsecureURL, err)}
@@ -35,6 +40,12 @@ func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
 	}
 	defer done()
 	maxAttempts := orInt(c.MaxAttempts, DefaultMaxAttempts)
+	timeout := c.AttemptTimeout()
+	if left, ok := timeLeft(ctx); ok && left < timeout {
+		// A request cut off by the run's end may still have been answered
+		// with a token, which would be lost: send none.
+		return Token{}, &Error{Err: fmt.Errorf("%w: one may take %s (the request timeout), %s is left", ErrNoTime, timeout, left.Round(time.Millisecond)), Retryable: true}
+	}
 	var last *Error
 	for attempt := 1; ; attempt++ {
 		enc, err := c.encode(r)
@@ -60,14 +71,28 @@ func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
 			}
 			wait = max(wait, retryAfter)
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			ferr.Err = errors.Join(ferr.Err, errors.New("no time left in this run to retry"))
+		if left, ok := timeLeft(ctx); ok && left < wait+timeout {
+			ferr.Err = errors.Join(ferr.Err, fmt.Errorf("no time left in this run to retry: the wait (%s) and a whole request (%s) do not fit in the %s left",
+				wait.Round(time.Millisecond), timeout, left.Round(time.Millisecond)))
 			return Token{}, last
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return Token{}, last
 		}
 	}
+}
+
+// AttemptTimeout is how long one request may take: RequestTimeout, or
+// DefaultRequestTimeout when that is zero. Fetch starts a request only
+// when that much is left before ctx's deadline.
+func (c *Client) AttemptTimeout() time.Duration {
+	return orDur(c.RequestTimeout, DefaultRequestTimeout)
+}
+
+// timeLeft is the time until ctx's deadline, if it has one.
+func timeLeft(ctx context.Context) (time.Duration, bool) {
+	dl, ok := ctx.Deadline()
+	return time.Until(dl), ok
 }
 
 func (c *Client) retryAfter(h string) time.Duration {

@@ -17,8 +17,9 @@ func redactURL(raw string) string {
 }
 
 // redact removes the secrets (the client secret, the Basic credentials, the
-// client assertion), whole or any piece of them, from
-// everything the endpoint sent back (error code, description, and the
+// client assertion, each in every form the request carried it: see
+// encoded.secrets), whole or any piece of them, from everything the
+// endpoint sent back (error code, description, challenge scheme, and the
 // Location, Content-Type, token_type or expires_in an error quotes), then
 // shortens the code and description. An endpoint that echoes the secret
 // cannot put it into an error.
@@ -31,6 +32,9 @@ func (e *Error) redact(secrets ...string) {
 	}
 	e.Code = truncate(all(e.Code), 64)
 	e.Description = truncate(all(e.Description), 200)
+	if all(e.Challenge) != e.Challenge {
+		e.Challenge = "" // a scheme with a secret in it names no scheme
+	}
 	if e.Err != nil {
 		if msg := e.Err.Error(); all(msg) != msg {
 			e.Err = &scrubbed{msg: all(msg), err: e.Err}

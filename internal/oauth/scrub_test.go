@@ -2,12 +2,17 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leakcheck"
 )
@@ -109,5 +114,85 @@ func TestScrub(t *testing.T) {
 func TestScrubPieceMatchesLeakcheck(t *testing.T) {
 	if scrubPiece != leakcheck.PieceLen {
 		t.Fatalf("scrubPiece = %d; want leakcheck.PieceLen = %d", scrubPiece, leakcheck.PieceLen)
+	}
+}
+
+// echoSecret is a client secret with, in every 8 bytes, a character that
+// form and JSON encodings both escape, so that each encoding of it shares
+// no piece with the others (leakcheck.TestEncodings).
+const echoSecret = `Pq7"Wx+9<Kz/Lm4&Rt=Vb\2 Ns>3Hy`
+
+// echoEndpoint answers every token request with 400 invalid_request whose
+// error_description quotes what echo picks from the request, as a careless
+// endpoint that echoes what it received does.
+func echoEndpoint(t *testing.T, echo func(r *http.Request, body string) string) string {
+	t.Helper()
+	u, _ := serve(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		b, _ := json.Marshal(map[string]string{"error": "invalid_request", "error_description": "could not read " + echo(r, string(body))})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(b)
+	})
+	return u
+}
+
+// echoes are the ways the endpoints of TestEchoedEncodingsScrubbed echo a
+// request: its body as received (form-urlencoded or JSON-escaped), its
+// Authorization header, or the Basic pair re-encoded without escaping.
+var echoes = []struct {
+	name string
+	auth profile.Auth
+	form bool
+	echo func(r *http.Request, body string) string
+}{
+	{"form body", profile.AuthClientSecretPost, true, func(_ *http.Request, body string) string { return body }},
+	{"json body", profile.AuthClientSecretPost, false, func(_ *http.Request, body string) string { return body }},
+	{"basic header", profile.AuthClientSecretBasic, true, func(r *http.Request, _ string) string { return r.Header.Get("Authorization") }},
+	{"basic pair re-encoded", profile.AuthClientSecretBasic, true, func(r *http.Request, _ string) string {
+		id, pw, _ := r.BasicAuth()
+		id, _ = url.QueryUnescape(id)
+		pw, _ = url.QueryUnescape(pw)
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+pw))
+	}},
+}
+
+// TestEchoedEncodingsScrubbed: an endpoint that echoes the client secret
+// in any encoding the request used (form-urlencoded, JSON-escaped, Base64
+// of the Basic pair) cannot put it, whole or in part, into an error.
+func TestEchoedEncodingsScrubbed(t *testing.T) {
+	forms := leakcheck.Encodings(clientID, echoSecret)
+	for _, tt := range echoes {
+		t.Run(tt.name, func(t *testing.T) {
+			var echoed string
+			u := echoEndpoint(t, func(r *http.Request, body string) string { echoed = tt.echo(r, body); return echoed })
+			_, err := newClient(&sleeps{}).Fetch(context.Background(), Request{TokenURL: u, ClientID: clientID, ClientSecret: echoSecret, Auth: tt.auth, Form: tt.form})
+			if _, found := leakcheck.Find(echoed, forms...); err == nil || !found {
+				t.Fatalf("Fetch = %v; endpoint echoed %q; want a rejection that echoed the secret", err, echoed)
+			}
+			if piece, found := leakcheck.Find(err.Error(), forms...); found {
+				t.Errorf("Fetch error %q contains %q, a piece of the client secret as the request encoded it", err, piece)
+			}
+			if !strings.Contains(err.Error(), "could not read") {
+				t.Errorf("Fetch error %q; want the rest of the endpoint's description kept", err)
+			}
+		})
+	}
+}
+
+// TestEchoedChallengeScrubbed: an endpoint that echoes the client secret
+// as the scheme of its WWW-Authenticate challenge cannot put it into the
+// error's hint either.
+func TestEchoedChallengeScrubbed(t *testing.T) {
+	u, _ := serve(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("WWW-Authenticate", secret+` realm="oauth"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	_, err := newClient(&sleeps{}).Fetch(context.Background(), Request{TokenURL: u, ClientID: clientID, ClientSecret: secret})
+	if err == nil {
+		t.Fatal("Fetch succeeded; want a rejection")
+	}
+	if piece, found := leakcheck.Find(err.Error(), secret); found {
+		t.Errorf("Fetch error %q contains %q, a piece of the client secret", err, piece)
 	}
 }

@@ -166,8 +166,8 @@ func TestLeaseErrorFailsTheDueProfiles(t *testing.T) {
 	}
 }
 
-// TestWorkUnderTheLeaseEndsBeforeIt: with a lease of 80 ms, work under it
-// ends at 70 ms (7/8), counted from before Lease.
+// TestWorkUnderTheLeaseEndsBeforeIt: work under a lease ends at 7/8 of it,
+// counted from before Lease, and token requests at 3/4.
 func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
 	budgetFailures := func(sum Summary) int {
 		n := 0
@@ -178,12 +178,20 @@ func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
 		}
 		return n
 	}
-	t.Run("token requests that outlast it are cut off and the rest never start", func(t *testing.T) {
+	t.Run("token requests start only with a whole request timeout left, and end with it", func(t *testing.T) {
 		h := newHarness(t)
-		h.r.LeaseTTL, h.r.Concurrency, h.fetch.delay = 80*time.Millisecond, 1, 150*time.Millisecond
+		// Token requests end at 300 ms: the first starts at once and is cut
+		// off by its own 200 ms timeout; then less than 200 ms is left.
+		h.r.LeaseTTL, h.r.Concurrency = 400*time.Millisecond, 1
+		h.fetch.delay, h.fetch.timeout = time.Second, 200*time.Millisecond
 		sum, err := h.run(t, Request{})
-		if err == nil || len(sum.Failed) != 3 || h.store.writes != 0 || budgetFailures(sum) < 2 {
-			t.Fatalf("Run = %+v, %v, %d writes; want all 3 failed, the ones not started naming the lease budget, nothing written", sum, err, h.store.writes)
+		if err == nil || len(sum.Failed) != 1 || len(sum.Deferred) != 2 || h.store.writes != 0 || h.fetch.maxFlight.Load() != 1 {
+			t.Fatalf("Run = %+v, %v, %d writes; want the first request cut off by its timeout (failed), the other two not started (deferred), nothing written", sum, err, h.store.writes)
+		}
+		for _, o := range sum.Deferred {
+			if !strings.Contains(o.Reason, "less than a whole request timeout (200ms)") {
+				t.Errorf("%s deferred: %q; want the request timeout named", o.Profile, o.Reason)
+			}
 		}
 	})
 	t.Run("a Lease slower than the lease leaves nothing to do and no release", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/throttle"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
@@ -21,11 +22,14 @@ import (
 // region) is far below what a run can fetch, so a run plans its writes
 // before it requests any token: every profile to refresh, most urgent
 // first, gets a write slot 1/(0.9 x WriteRate) apart, counted from the end of the
-// re-reads under the lease. Slots run until 11/16 of the lease; the profiles left over are
+// re-reads under the lease. Slots run until 11/16 of the lease, and no
+// later than leaves the last one's token request a whole request timeout
+// before token requests end (3/4 of the lease); the profiles left over are
 // deferred to the next run without a token request. A profile's token is
-// requested shortly before its slot (fetchLead) and stored at its slot,
-// and writes may run on until 7/8 of the lease, so a throttled write has
-// time to be retried: a token that is requested is stored.
+// requested shortly before its slot (fetchLead), only if a whole request
+// timeout is still left then, and stored at its slot; writes may run on
+// until 7/8 of the lease, so a throttled write has time to be retried: a
+// token that is requested is stored.
 
 // writeShare is the share of WriteRate a run plans its writes at. The rest
 // is headroom: a write throttled by another application's burst is retried
@@ -69,12 +73,13 @@ type runState struct {
 	// tokens are not requested.
 	mu         sync.Mutex
 	paramLimit error
-	// next is when the next run can refresh a deferred profile at the
-	// earliest (see deferOne).
-	next time.Time
 	// paced: writes have slots (WriteRate > 0); unpaced, every slot is the
 	// run's start and none is late.
 	paced bool
+	// next is the next runs' plan, by which the deferred profiles
+	// (guarded by mu) are judged at the end of the run (see defer.go).
+	next     nextRuns
+	deferred []*state
 }
 
 // lateSlot is how far behind its write slot a profile's token request may
@@ -83,15 +88,6 @@ type runState struct {
 // deferred instead of fetched, so that late tokens do not pile up into a
 // burst of writes or past the write deadline.
 var lateSlot = 10 * time.Second
-
-// nextRun is when the next run can refresh a deferred profile at the
-// earliest: after this run's lease (reserved concurrency 1 holds the
-// scheduled events back) or the schedule's interval, whichever is later,
-// plus the consumers' skew, since they stop serving a token that long
-// before it expires.
-func (r *Rotator) nextRun(ttl time.Duration) time.Time {
-	return r.now().Add(max(r.interval(), ttl) + consumerSkew)
-}
 
 func (r *Rotator) writeRate() float64 {
 	if r.WriteRate == 0 {
@@ -103,15 +99,16 @@ func (r *Rotator) writeRate() float64 {
 func (r *Rotator) interval() time.Duration { return cmp.Or(r.Interval, DefaultInterval) }
 
 // leaseTTL is LeaseTTL, or the lease sized to n writes at WriteRate
-// (at least DefaultLeaseTTL), within ctx's deadline.
+// (at least DefaultLeaseTTL), within ctx's deadline either way: slots
+// planned past it would have tokens fetched that no write can store.
 func (r *Rotator) leaseTTL(ctx context.Context, n int) time.Duration {
-	if r.LeaseTTL > 0 {
-		return r.LeaseTTL
-	}
-	ttl := DefaultLeaseTTL
-	if rate := r.writeRate(); rate > 0 {
-		writes := time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
-		ttl = max(ttl, writes*16/11+leaseSlack)
+	ttl := r.LeaseTTL
+	if ttl <= 0 {
+		ttl = DefaultLeaseTTL
+		if rate := r.writeRate(); rate > 0 {
+			writes := time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
+			ttl = max(ttl, writes*16/11+leaseSlack)
+		}
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left > 0 && left < ttl {
@@ -141,12 +138,17 @@ func byUrgency(a, b *state) int {
 
 // plan gives each profile of work a write slot, most urgent first, and
 // defers the ones the budget cannot take. It returns the profiles to
-// refresh, in slot order.
-func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*state {
+// refresh, in slot order, and sets rs.next from its own plan.
+func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration, rs *runState) []*state {
 	slices.SortStableFunc(work, byUrgency)
 	// Slots count from now: the lease's write and the re-reads under it
 	// are behind, and slots already past would all be written at once.
+	// The last leaves its token request, fetchLead before it, a whole
+	// request timeout before token requests end.
 	b := &writeBudget{start: start, last: start.Add(ttl * 11 / 16), ttl: ttl}
+	if last := fetchEnd(start, ttl).Add(fetchLead - r.requestTimeout()); last.Before(b.last) {
+		b.last = last
+	}
 	if now := time.Now(); now.After(start) {
 		b.start = now
 	}
@@ -157,51 +159,35 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration) []*sta
 	for i, s := range work {
 		at, ok := b.reserve()
 		if !ok {
-			r.deferRest(work[i:], b)
-			break
+			rs.next = r.nextRuns(b)
+			budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
+				b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
+			for _, s := range work[i:] {
+				r.deferOne(s, budget, rs)
+			}
+			return fit
 		}
 		s.writeAt = at
 		fit = append(fit, s)
 	}
+	rs.next = r.nextRuns(b)
 	return fit
 }
 
-// consumerSkew is how long before expires_at consumers stop serving a
-// token (tokencache's default skew): a deferred token must still be served
-// until the next run can replace it.
-const consumerSkew = 60 * time.Second
+// fetchEnd is when the token requests of a run whose lease of ttl began
+// at start must end: at 3/4 of the lease, so that a token fetched in time
+// has time to be stored (writes end at 7/8).
+func fetchEnd(start time.Time, ttl time.Duration) time.Time { return start.Add(ttl - ttl/4) }
 
-// deferRest defers every profile of rest: a failure when its stored token
-// expires before the next run can refresh it, or when no scheduled run
-// would refresh it (a forced profile, or one whose client id changed, with
-// a token that is not due).
-func (r *Rotator) deferRest(rest []*state, b *writeBudget) {
-	budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
-		b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
-	next := r.nextRun(b.ttl)
-	for _, s := range rest {
-		r.deferOne(s, budget, next)
+// requestTimeout is how long one token request may take: the Fetcher's
+// AttemptTimeout (*oauth.Client's RequestTimeout) when it has one, else
+// oauth.DefaultRequestTimeout. A request is started only with that much
+// time left before the run's token requests must end.
+func (r *Rotator) requestTimeout() time.Duration {
+	if f, ok := r.Fetcher.(interface{ AttemptTimeout() time.Duration }); ok {
+		return f.AttemptTimeout()
 	}
-}
-
-// deferOne defers s, whose token was not requested because of why: a
-// failure when its stored token expires before next, or when no scheduled
-// run would refresh it.
-func (r *Rotator) deferOne(s *state, why string, next time.Time) {
-	exp := s.storedExpiry()
-	if due, _ := r.isDue(s.p, s.stored, r.now()); !due {
-		s.fail(fmt.Sprintf("not refreshed (%s): %s, and a scheduled run will not refresh it before its token falls due: "+
-			"invoke the rotator again with {\"force\": true, \"profiles\": [%q]}", s.reason, why, s.p.Name))
-		return
-	}
-	if exp != nil && exp.Before(next) {
-		s.fail(fmt.Sprintf("not refreshed: %s, and the stored token expires at %s, before the next run (in %s): "+
-			"enable Parameter Store's higher throughput (PutParameter 10/s) and raise ROTATOR_WRITE_RATE, or spread the profiles over more accounts or regions",
-			why, exp.UTC().Format(time.RFC3339), r.interval()))
-		return
-	}
-	s.outcome = Outcome{Profile: s.p.Name, Action: Deferred, Reason: "deferred to the next run: " + why + "; no token was requested",
-		Parameter: s.p.Parameter, ExpiresAt: exp}
+	return oauth.DefaultRequestTimeout
 }
 
 // sleepUntil waits until at on the real clock, or until ctx ends.

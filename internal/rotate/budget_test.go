@@ -176,7 +176,8 @@ func TestLeaseTTL(t *testing.T) {
 		{"1,000 writes at 0.9 x 3/s: 1001/2.7 s x 16/11 + 30 s", Rotator{}, context.Background(), 1000, 569 * time.Second, 570 * time.Second},
 		{"1,000 writes at 0.9 x 10/s", Rotator{WriteRate: 10}, context.Background(), 1000, 191 * time.Second, 192 * time.Second},
 		{"within the run's deadline", Rotator{}, soon, 1000, 55 * time.Second, time.Minute},
-		{"LeaseTTL set", Rotator{LeaseTTL: time.Hour}, soon, 1000, time.Hour, time.Hour},
+		{"LeaseTTL set", Rotator{LeaseTTL: time.Hour}, context.Background(), 1000, time.Hour, time.Hour},
+		{"LeaseTTL set, within the run's deadline", Rotator{LeaseTTL: time.Hour}, soon, 1000, 55 * time.Second, time.Minute},
 		{"unpaced", Rotator{WriteRate: -1}, context.Background(), 1000, DefaultLeaseTTL, DefaultLeaseTTL},
 	} {
 		if got := tt.r.leaseTTL(tt.ctx, tt.n); got < tt.lo || got > tt.hi {

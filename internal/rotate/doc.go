@@ -24,11 +24,16 @@
 // (no readable record, then the nearest expiry), each gets a write slot
 // 1/(0.9 x WriteRate) apart (the rest is headroom for retries), and a token
 // is requested shortly (2 s) before its slot, only if that slot comes
-// before 11/16 of the lease. What does not
+// before 11/16 of the lease and a whole token request timeout (the
+// Fetcher's, 10 s by default) is left then before token requests end at
+// 3/4 of it: a request cut off by the run's end may have been answered
+// with a token the provider counted, and lost. What does not
 // fit is Deferred: reported, logged as a warning and counted, not a
-// failure, and taken first by the next run (Interval later); a deferred
-// profile whose stored token expires before then is a failure that names
-// the budget. Writes throttled by other applications are retried by the
+// failure, and taken first by the next run (Interval later), most urgent
+// first; a deferred profile that the next runs' own plan (the deferred
+// ahead of it written first, at the same rate and as many per run) would
+// not write a minute before its stored token expires is a failure that
+// names the quota. Writes throttled by other applications are retried by the
 // SDK within the write deadline (7/8 of the lease; the rotator's clients
 // have no client-side retry quota). Once a write meets the account's
 // parameter limit (10,000 standard parameters), no token is requested for

@@ -176,9 +176,12 @@ func (f *fakeSecrets) total() int {
 }
 
 // fakeFetcher issues tokens with a fixed lifetime, counting requests per
-// audience+params, and can fail for a token URL.
+// audience+params, and can fail for a token URL. Each request takes delay,
+// and gives up after timeout (default 1 s), which it reports as its
+// AttemptTimeout, as oauth.Client does.
 type fakeFetcher struct {
 	ttl       time.Duration
+	timeout   time.Duration
 	calls     atomic.Int64
 	inflight  atomic.Int64
 	maxFlight atomic.Int64
@@ -188,7 +191,17 @@ type fakeFetcher struct {
 	seen      []oauth.Request
 }
 
+// AttemptTimeout is how long one request may take.
+func (f *fakeFetcher) AttemptTimeout() time.Duration {
+	if f.timeout > 0 {
+		return f.timeout
+	}
+	return time.Second
+}
+
 func (f *fakeFetcher) Fetch(ctx context.Context, r oauth.Request) (oauth.Token, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.AttemptTimeout())
+	defer cancel()
 	n := f.inflight.Add(1)
 	defer f.inflight.Add(-1)
 	for {

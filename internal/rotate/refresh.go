@@ -114,7 +114,7 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	}()
 	writeCtx, cancelWrites := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/8), errLeaseBudget)
 	defer cancelWrites()
-	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(ttl-ttl/4), errLeaseBudget)
+	ctx, cancel := context.WithDeadlineCause(ctx, fetchEnd(start, ttl), errLeaseBudget)
 	defer cancel()
 
 	work = r.recheck(ctx, work, force, runStart)
@@ -126,9 +126,10 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 		}
 		return
 	}
-	work = r.plan(work, start, ttl)
-	rs := &runState{next: r.nextRun(ttl), paced: r.writeRate() > 0}
+	rs := &runState{paced: r.writeRate() > 0}
+	work = r.plan(work, start, ttl, rs)
 	forEach(ctx, r.concurrency(), work, func(ctx context.Context, s *state) { r.refreshOne(ctx, writeCtx, s, rs) })
+	r.judgeDeferred(rs)
 }
 
 // recheck re-reads the records of work under the lease, a batch at a
@@ -195,7 +196,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	}
 	if late := time.Since(s.writeAt); rs.paced && late > lateSlot {
 		r.deferOne(s, fmt.Sprintf("this run's token requests fell %s behind its PutParameter schedule (a slow token endpoint for concurrency %d)",
-			late.Round(time.Second), r.concurrency()), rs.next)
+			late.Round(time.Second), r.concurrency()), rs)
 		return
 	}
 	host := hostOf(p.TokenURL)
@@ -207,9 +208,19 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		s.fail("not requested: a new parameter cannot be created: " + err.Error())
 		return
 	}
+	if rt := r.requestTimeout(); !hasTime(ctx, rt) {
+		r.deferOne(s, fmt.Sprintf("this run's token requests must end in less than a whole request timeout (%s)", rt), rs)
+		return
+	}
 	sent := r.now()
 	s.request(sent)
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
+	if errors.Is(err, oauth.ErrNoTime) {
+		// Nothing was sent: no token request to count.
+		s.requested, s.early, s.replacedAfter, s.prevLifetime = "", false, 0, 0
+		r.deferOne(s, err.Error(), rs)
+		return
+	}
 	if err != nil {
 		rs.hosts.failed(host, p.Name, err)
 		s.fail(err.Error())
@@ -235,6 +246,12 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	}
 	exp := rec.ExpiresAt.UTC().Truncate(time.Second)
 	s.outcome = Outcome{Profile: p.Name, Action: Refreshed, Reason: s.reason, Parameter: p.Parameter, ExpiresAt: &exp, lifetime: tok.ExpiresIn}
+}
+
+// hasTime reports whether ctx leaves at least d before its deadline.
+func hasTime(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) >= d
 }
 
 // releaseTimeout bounds the release of a lease after a refresh.

@@ -23,7 +23,10 @@ type Secrets interface {
 	Get(ctx context.Context, secretID string) (clientcred.Credentials, error)
 }
 
-// Fetcher requests tokens; *oauth.Client satisfies it.
+// Fetcher requests tokens; *oauth.Client satisfies it. A Fetcher that also
+// has an AttemptTimeout() time.Duration method (as *oauth.Client) says how
+// long one request may take; otherwise oauth.DefaultRequestTimeout is
+// assumed. A run requests a token only with that much of its time left.
 type Fetcher interface {
 	Fetch(ctx context.Context, r oauth.Request) (oauth.Token, error)
 }
@@ -74,9 +77,9 @@ type Rotator struct {
 	// LeaseTTL is how long a run's lease lasts if the run dies without
 	// releasing it. Everything a run does under the lease is bounded to 7/8
 	// of it (see the package doc). Zero sizes it to the run's work: the
-	// time its writes take at WriteRate, plus room (at least 2m), and never
-	// past the deadline of the run's context (the Lambda's own deadline,
-	// after which the run cannot be alive).
+	// time its writes take at WriteRate, plus room (at least 2m). Set or
+	// sized, it never runs past the deadline of the run's context (the
+	// Lambda's own deadline, after which the run cannot be alive).
 	LeaseTTL time.Duration
 	// WriteRate is the PutParameter calls per second this rotator may make:
 	// the account's PutParameter quota less what other applications in the
@@ -87,7 +90,8 @@ type Rotator struct {
 	// package doc). Negative means unpaced.
 	WriteRate float64
 	// Interval is how often scheduled runs come (default 5m). A deferred
-	// profile whose stored token expires before the next run is a failure.
+	// profile whose stored token expires before the next runs would write
+	// it is a failure (see the package doc).
 	Interval time.Duration
 	// Sleep waits for d or until ctx ends (returning its error); nil means
 	// a timer. Simulations pass one that returns at once.
@@ -216,6 +220,9 @@ type state struct {
 	unread bool
 	// writeAt is the profile's write slot (see budget.go).
 	writeAt time.Time
+	// deferWhy says why the profile's token was not requested, when it was
+	// deferred (see defer.go).
+	deferWhy string
 	// cause is why the profile is due when the due rule did not decide it
 	// (forced, credentials changed); requested is the reason of the token
 	// request this run made ("" when none), early and replacedAfter and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,19 +14,19 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 )
 
-// pausingSSM calls afterLeaseRead after each GetParameters of a lease, so a
-// test can hold a run at that point of Lease while another one goes on.
-type pausingSSM struct {
+// gatedTakeOver calls before ahead of each take-over of a lease (a
+// PutParameter with Overwrite=true on a .lock parameter), so a test can
+// hold a run there, after it found the lease expired, while others go on.
+type gatedTakeOver struct {
 	API
-	afterLeaseRead func()
+	before func()
 }
 
-func (p pausingSSM) GetParameters(ctx context.Context, in *ssm.GetParametersInput, opts ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
-	out, err := p.API.GetParameters(ctx, in, opts...)
-	if len(in.Names) == 1 && strings.HasSuffix(in.Names[0], ".lock") && p.afterLeaseRead != nil {
-		p.afterLeaseRead()
+func (g gatedTakeOver) PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	if aws.ToBool(in.Overwrite) && strings.HasSuffix(aws.ToString(in.Name), ".lock") {
+		g.before()
 	}
-	return out, err
+	return g.API.PutParameter(ctx, in, opts...)
 }
 
 // retriedCreate sends each lease create (Overwrite=false) twice and
@@ -119,26 +118,27 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		})
 	}
 
-	t.Run("two runs taking over one expired lease: only one holds it", func(t *testing.T) {
+	t.Run("three runs over one expired lease: the loser of the take-over does not shorten the winner's lease", func(t *testing.T) {
 		const name = "/leases/race"
 		putLease(t, name, "dead-run "+now.Add(-time.Second).Format(time.RFC3339Nano))
-		aRead, bRead, aDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
-		// Both runs read the expired lease before either acts on it; then
-		// run a completes its take-over, then run b tries its own.
-		// Each pause happens once: release reads the lease again.
-		var onceA, onceB sync.Once
-		a := &Store{API: pausingSSM{API: client, afterLeaseRead: func() { onceA.Do(func() { close(aRead); <-bRead }) }}}
-		b := &Store{API: pausingSSM{API: client, afterLeaseRead: func() { onceB.Do(func() { close(bRead); <-aDone }) }}}
+		// Runs a and b both find the dead run's lease expired and reach
+		// their take-over; a's completes first (a 10-minute lease), then
+		// b's (a 1-minute one).
+		aAt, bAt, aGo, bGo := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
+		a := &Store{API: gatedTakeOver{API: client, before: func() { close(aAt); <-aGo }}}
+		b := &Store{API: gatedTakeOver{API: client, before: func() { close(bAt); <-bGo }}}
 		type result struct {
 			release func(context.Context)
 			err     error
 		}
 		ra, rb := make(chan result, 1), make(chan result, 1)
-		go func() { rel, err := a.Lease(ctx, name, "run-a", now, time.Minute); ra <- result{rel, err} }()
-		<-aRead
+		go func() { rel, err := a.Lease(ctx, name, "run-a", now, 10*time.Minute); ra <- result{rel, err} }()
+		<-aAt
 		go func() { rel, err := b.Lease(ctx, name, "run-b", now, time.Minute); rb <- result{rel, err} }()
+		<-bAt
+		close(aGo)
 		first := <-ra
-		close(aDone)
+		close(bGo)
 		second := <-rb
 		if first.err != nil {
 			t.Fatalf("run a: Lease = %v; want the expired lease taken over", first.err)
@@ -149,19 +149,24 @@ func TestLeasesAgainstMoto(t *testing.T) {
 			}
 			t.Fatalf("run b: Lease = %v while run a holds the lease; want ErrLeaseHeld (both runs would fetch the token)", second.err)
 		}
-		if _, err := (&Store{API: client}).Lease(ctx, name, "run-c", now, time.Minute); !errors.Is(err, ErrLeaseHeld) {
-			t.Errorf("run c: Lease while run a holds the lease = %v; want ErrLeaseHeld", err)
+		// Run b's losing write left its own value, with its 1-minute
+		// expiry, in the lease. A run c two minutes on, while run a still
+		// works under its 10-minute lease, must not take it over.
+		if rel, err := (&Store{API: client}).Lease(ctx, name, "run-c", now.Add(2*time.Minute), time.Minute); !errors.Is(err, ErrLeaseHeld) {
+			if err == nil {
+				rel(ctx)
+			}
+			t.Fatalf("run c: Lease 2 minutes on, while run a's 10-minute lease lasts = %v; want ErrLeaseHeld (runs a and c would both fetch)", err)
 		}
-		// Run b's losing overwrite left its own value in the lease, so run
-		// a's release does not delete it (it deletes only its own value):
-		// the lease stays until it expires, and nobody holds it twice.
+		// Run a's release leaves the lease (its value is b's), which
+		// lasts until run a's expiry; then it is taken over.
 		first.release(ctx)
-		if _, err := (&Store{API: client}).Lease(ctx, name, "run-d", now, time.Minute); !errors.Is(err, ErrLeaseHeld) {
-			t.Errorf("run d: Lease before the leftover lease expires = %v; want ErrLeaseHeld", err)
+		if _, err := (&Store{API: client}).Lease(ctx, name, "run-d", now.Add(9*time.Minute), time.Minute); !errors.Is(err, ErrLeaseHeld) {
+			t.Errorf("run d: Lease before run a's lease expired = %v; want ErrLeaseHeld", err)
 		}
-		release, err := (&Store{API: client}).Lease(ctx, name, "run-d", now.Add(2*time.Minute), time.Minute)
+		release, err := (&Store{API: client}).Lease(ctx, name, "run-d", now.Add(11*time.Minute), time.Minute)
 		if err != nil {
-			t.Fatalf("Lease after the leftover lease expired = %v", err)
+			t.Fatalf("Lease after run a's lease expired = %v", err)
 		}
 		release(ctx)
 		if v, ok := leaseValue(t, name); ok {

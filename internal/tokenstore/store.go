@@ -2,14 +2,12 @@ package tokenstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -20,8 +18,10 @@ import (
 )
 
 // API is the SSM operations the store uses; *ssm.Client satisfies it.
+// GetParameterHistory reads only leases (whose values hold no token).
 type API interface {
 	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParameterHistory(ctx context.Context, in *ssm.GetParameterHistoryInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
 }
@@ -54,6 +54,14 @@ type Store struct {
 	// KeyID is the KMS key for SecureStrings; empty means the account's
 	// aws/ssm key.
 	KeyID string
+
+	// advanced holds the names of the parameters this Store has seen in the
+	// Advanced tier (a value over StandardLimit read, or an Advanced write).
+	// SSM cannot move them back to Standard, so a record that fits
+	// Standard is written to them as Advanced at once: one PutParameter
+	// call, as the rotator's write budget counts, not a refused Standard
+	// one and an Advanced retry.
+	advanced sync.Map
 }
 
 // Stored is a record as read.
@@ -134,6 +142,9 @@ func (s *Store) ReadWith(ctx context.Context, names, extra []string) (map[string
 				rec, err := tokenrecord.Parse([]byte(aws.ToString(p.Value)))
 				st.Record, st.Err = rec, err
 			}
+			if len(aws.ToString(p.Value)) > StandardLimit {
+				s.advanced.Store(name, true)
+			}
 			out[name] = st
 		}
 	}
@@ -152,6 +163,9 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 	if err != nil {
 		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
 	}
+	if _, ok := s.advanced.Load(name); ok {
+		tier = types.ParameterTierAdvanced
+	}
 	in := &ssm.PutParameterInput{
 		Name:        aws.String(name),
 		Value:       aws.String(string(value)),
@@ -167,8 +181,10 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 	var ve smithy.APIError
 	if err != nil && tier == types.ParameterTierStandard && errors.As(err, &ve) && ve.ErrorCode() == "ValidationException" {
 		// SSM cannot move an Advanced parameter back to Standard: a record
-		// that once needed 8 KiB stays Advanced. Anything else fails the
-		// same way again, and the first error is the one reported.
+		// that once needed 8 KiB stays Advanced. This Store did not know
+		// (another Lambda environment wrote the large record, and the one
+		// stored now is small), and knows from now on. Anything else fails
+		// the same way again, and the first error is the one reported.
 		in.Tier = types.ParameterTierAdvanced
 		retried, rerr := s.API.PutParameter(ctx, in)
 		var re smithy.APIError
@@ -181,6 +197,9 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 			err = rerr
 		}
 	}
+	if err == nil && in.Tier == types.ParameterTierAdvanced {
+		s.advanced.Store(name, true)
+	}
 	if err != nil && errors.As(err, &ve) && ve.ErrorCode() == "ParameterLimitExceeded" {
 		return 0, fmt.Errorf("tokenstore: put %s: %w (%w)", name, ErrParameterLimit, err)
 	}
@@ -188,115 +207,4 @@ func (s *Store) Write(ctx context.Context, name string, rec tokenrecord.Record) 
 		return 0, fmt.Errorf("tokenstore: put %s: %w", name, err)
 	}
 	return out.Version, nil
-}
-
-// LeaseName is the parameter that holds the lease on name: name +
-// tokenrecord.LeaseSuffix (".lock", which no record name ends with; the
-// suffix predates the name "lease" and is kept, so that deployed stacks and
-// their IAM policy, which allows deleting only *.lock, keep working).
-func LeaseName(name string) string { return name + tokenrecord.LeaseSuffix }
-
-// Lease takes the lease on name for ttl. It returns ErrLeaseHeld when another
-// run holds a lease that has not expired; an expired or unreadable lease
-// (its holder died) is taken over. The returned release deletes the lease.
-//
-// A lease is created with Overwrite=false, which only one run can do. An
-// expired one is taken over by overwriting it, and the take-over counts only
-// if this write made the version right after the expired lease's: SSM
-// numbers a parameter's versions one by one, so when several runs find the
-// same expired lease, exactly one of them holds it afterwards. (Deleting and
-// re-creating it instead would let a second run delete the fresh lease of
-// the first, and both would fetch the token.)
-func (s *Store) Lease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (release func(context.Context), err error) {
-	param := LeaseName(name)
-	until := now.Add(ttl).UTC()
-	// The nonce makes every lease value unique, so that release can tell
-	// its own lease from one another run took over after it expired.
-	value := owner + "#" + nonce() + " " + until.Format(time.RFC3339Nano)
-	put := func(overwrite bool) (*ssm.PutParameterOutput, error) {
-		return s.API.PutParameter(ctx, &ssm.PutParameterInput{
-			Name: aws.String(param), Value: aws.String(value), Type: types.ParameterTypeString,
-			Overwrite: aws.Bool(overwrite), Tier: types.ParameterTierStandard,
-			Description: aws.String("oauth-token-rotator lease: a run is refreshing this token"),
-		})
-	}
-	// current reads the lease parameter: nil when there is none.
-	current := func(ctx context.Context) (*types.Parameter, error) {
-		res, err := s.API.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{param}})
-		if err != nil || len(res.Parameters) != 1 {
-			return nil, err
-		}
-		return &res.Parameters[0], nil
-	}
-	ours := func(p *types.Parameter) bool { return p != nil && aws.ToString(p.Value) == value }
-	release = func(ctx context.Context) {
-		// Delete the lease only while it is still ours: if it expired and
-		// another run took it over, deleting it would let a third run in.
-		// (SSM has no conditional delete; the window between this read and
-		// the delete is the residual risk, documented in the package doc.)
-		if held, err := current(ctx); err != nil || !ours(held) {
-			return
-		}
-		_, _ = s.API.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(param)})
-	}
-	_, err = put(false)
-	if err == nil {
-		return release, nil
-	}
-	var exists *types.ParameterAlreadyExists
-	if !errors.As(err, &exists) {
-		return nil, fmt.Errorf("tokenstore: lease %s: %w", param, err)
-	}
-	// Someone holds it: take it over only if it has expired.
-	held, gerr := current(ctx)
-	if gerr != nil {
-		return nil, fmt.Errorf("tokenstore: lease %s: %w", param, gerr)
-	}
-	if held == nil {
-		// Released in the meantime: create it again, if nobody else has.
-		if _, err := put(false); err != nil {
-			if !errors.As(err, &exists) {
-				return nil, fmt.Errorf("tokenstore: lease %s: %w", param, err)
-			}
-			// Someone has; it may be this very create, answered late.
-			if again, gerr := current(ctx); gerr != nil || !ours(again) {
-				return nil, ErrLeaseHeld
-			}
-		}
-		return release, nil
-	}
-	if ours(held) {
-		// Our own create: SSM applied it, but its answer was lost and the
-		// SDK's retry found the lease existing.
-		return release, nil
-	}
-	if exp, ok := leaseExpiry(aws.ToString(held.Value)); ok && now.Before(exp) {
-		return nil, ErrLeaseHeld
-	}
-	out, err := put(true)
-	if err != nil {
-		return nil, fmt.Errorf("tokenstore: lease %s: take over expired lease: %w", param, err)
-	}
-	// Version 1: the expired lease was released before this write, which
-	// created a new one.
-	if out.Version != held.Version+1 && out.Version != 1 {
-		return nil, ErrLeaseHeld // another run took it over first
-	}
-	return release, nil
-}
-
-// nonce returns 64 random bits in hex.
-func nonce() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func leaseExpiry(v string) (time.Time, bool) {
-	i := strings.LastIndexByte(v, ' ')
-	if i < 0 {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, v[i+1:])
-	return t, err == nil
 }

@@ -43,6 +43,18 @@ func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _
 	return out, nil
 }
 
+// GetParameterHistory answers with the current version only: this fake
+// keeps no history.
+func (f *fakeSSM) GetParameterHistory(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.params[aws.ToString(in.Name)]
+	if !ok {
+		return nil, &types.ParameterNotFound{Message: in.Name}
+	}
+	return &ssm.GetParameterHistoryOutput{Parameters: []types.ParameterHistory{{Name: p.Name, Value: p.Value, Type: p.Type, Version: p.Version}}}, nil
+}
+
 func (f *fakeSSM) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 // tierSSM refuses to move an Advanced parameter back to Standard, as SSM
@@ -19,15 +20,21 @@ import (
 type tierSSM struct {
 	fakeSSM
 	tiers map[string]types.ParameterTier
+	calls int // PutParameter calls, refused ones included
 }
 
 func (f *tierSSM) PutParameter(ctx context.Context, in *ssm.PutParameterInput, o ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	f.calls++
 	name := aws.ToString(in.Name)
 	if f.tiers[name] == types.ParameterTierAdvanced && in.Tier == types.ParameterTierStandard {
 		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier."}
 	}
 	f.tiers[name] = in.Tier
-	return f.fakeSSM.PutParameter(ctx, in, o...)
+	out, err := f.fakeSSM.PutParameter(ctx, in, o...)
+	if f.params != nil {
+		f.params[name] = types.Parameter{Name: in.Name, Value: in.Value, Type: in.Type, Version: out.Version}
+	}
+	return out, err
 }
 
 func TestWriteKeepsAdvancedTier(t *testing.T) {
@@ -120,5 +127,34 @@ func TestAdvancedRetryReportsItsOwnFailure(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
 		t.Errorf("Write = %v; want the retry's ThrottlingException", err)
+	}
+}
+
+// TestRewriteOfAdvancedRecordIsOneWrite: a run (in a new Lambda environment,
+// so a new Store) that reads an Advanced record and rewrites it with a
+// token that fits Standard makes one PutParameter call, as its write
+// budget counts, not a refused Standard one and an Advanced retry; and so
+// does its next rewrite, whose stored value is then small.
+func TestRewriteOfAdvancedRecordIsOneWrite(t *testing.T) {
+	const name = "/oauth-tokens/p"
+	big, err := tokenrecord.Marshal(record(5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &tierSSM{tiers: map[string]types.ParameterTier{name: types.ParameterTierAdvanced},
+		fakeSSM: fakeSSM{params: map[string]types.Parameter{name: {Name: aws.String(name), Value: aws.String(string(big)), Type: types.ParameterTypeSecureString, Version: 1}}}}
+	s := &Store{API: f}
+	ctx := context.Background()
+	for i := range 2 {
+		if _, err := s.Read(ctx, []string{name}); err != nil {
+			t.Fatal(err)
+		}
+		before := f.calls
+		if _, err := s.Write(ctx, name, record(100)); err != nil {
+			t.Fatalf("rewrite %d: Write(100 B) = %v", i+1, err)
+		}
+		if n := f.calls - before; n != 1 || f.tiers[name] != types.ParameterTierAdvanced {
+			t.Errorf("rewrite %d of an Advanced record with a small token: %d PutParameter calls, tier %q; want 1, Advanced", i+1, n, f.tiers[name])
+		}
 	}
 }

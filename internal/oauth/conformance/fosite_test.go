@@ -189,3 +189,25 @@ func TestFositeRejections(t *testing.T) {
 		})
 	}
 }
+
+// TestFositeClockBehind: fosite checks a client assertion's iat and nbf
+// against its own clock with no leeway, as many servers do; a server whose
+// clock is 30 s behind the rotator's must still accept the assertion
+// (RFC 7523 section 3 makes nbf and iat optional; RFC 7519 section 4.1.5
+// allows for clock skew).
+func TestFositeClockBehind(t *testing.T) {
+	fs := newFosite(t)
+	jwt.TimeFunc = func() time.Time { return time.Now().Add(-30 * time.Second) }
+	t.Cleanup(func() { jwt.TimeFunc = time.Now })
+	rsaKey, ecKey := oauthtest.RSAKey(), oauthtest.ECKey()
+	for _, tt := range []struct{ name, id, pem, alg string }{
+		{"RS256", "rs256-client", rsaKey.PEM, "RS256"},
+		{"ES256", "es256-client", ecKey.PEM, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := fetch(t, nil, fs.TokenURL, "    auth: private_key_jwt\n",
+				map[string]string{"client_id": tt.id, "private_key": tt.pem, "key_id": tt.id + "-key", "algorithm": tt.alg})
+			wantToken(t, tok, err, "")
+		})
+	}
+}

@@ -106,3 +106,39 @@ func TestTLSClientAuthRefusals(t *testing.T) {
 		t.Errorf("endpoint handled %d requests; want 1 (the unknown CA fails in the handshake)", n)
 	}
 }
+
+// TestCertificateErrorsSayWhatToCheck: the errors of certificate-based
+// auth name what to check instead of suggesting a client secret method
+// (RFC 8705 defines tls_client_auth with form bodies only): a certificate
+// refused with invalid_client, one whose CA the endpoint does not trust,
+// and an endpoint whose own certificate comes from a CA this host does
+// not trust.
+func TestCertificateErrorsSayWhatToCheck(t *testing.T) {
+	ca, other := oauthtest.NewCA(), oauthtest.NewCA()
+	srv, _ := newMTLS(t, ca)
+	key := oauthtest.ECKey()
+	tests := []struct {
+		name, cert string
+		client     *oauth.Client
+		want       []string
+	}{
+		{"refused with invalid_client", ca.ClientCert("someone-else", key), mtlsClient(ca),
+			[]string{`"invalid_client"`, "auth tls_client_auth", "subject", "SAN", "registered for this client_id", "trusts the CA that issued it"}},
+		{"client certificate from a CA the endpoint does not trust", other.ClientCert("mtls-client", key), mtlsClient(ca),
+			[]string{"refused the client certificate", "trusts the CA that issued it"}},
+		{"endpoint certificate from a CA this host does not trust", ca.ClientCert("mtls-client", key), &oauth.Client{},
+			[]string{"signed by an authority this host does not trust", "SSL_CERT_FILE", "private CA"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secret := map[string]string{"client_id": "mtls-client", "certificate": tt.cert, "private_key": key.PEM}
+			_, err := fetch(t, tt.client, srv.URL+"/token", "    auth: tls_client_auth\n", secret)
+			wantRejection(t, err, tt.want...)
+			for _, wrong := range []string{"client_secret_post", "body (json", "another client authentication"} {
+				if strings.Contains(err.Error(), wrong) {
+					t.Errorf("Fetch error %q suggests %q; want only what to check about the certificates", err, wrong)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,11 @@
 package leakcheck
 
-import "strings"
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strings"
+)
 
 // PieceLen is the length of the pieces looked for: a secret or token leaks
 // when any PieceLen consecutive bytes of it appear in the text.
@@ -40,4 +45,21 @@ func PEMBody(pem string) string {
 		}
 	}
 	return b.String()
+}
+
+// Encodings returns secret in every form a token request can carry it:
+// as is; form-urlencoded (a form body, and each half of the Basic pair);
+// JSON-escaped as encoding/json writes it (a JSON body); and the Base64 of
+// the Basic pair clientID:secret, with each half form-urlencoded first as
+// RFC 6749 section 2.3.1 says and without. Find them all to check that a
+// secret an endpoint echoed back was removed in every form.
+func Encodings(clientID, secret string) []string {
+	escaped, _ := json.Marshal(secret)
+	return []string{
+		secret,
+		url.QueryEscape(secret),
+		string(escaped[1 : len(escaped)-1]),
+		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.QueryEscape(secret))),
+		base64.StdEncoding.EncodeToString([]byte(clientID + ":" + secret)),
+	}
 }

@@ -12,6 +12,7 @@
 // invalid_client and requests without a User-Agent with 400.
 //
 // Faults (status codes, bodies, delays, dropped connections) can be queued
-// for the next requests; SetLatency delays every answer, as a distant
-// endpoint would. A Server is safe for concurrent use.
+// for the next requests; SetLatency delays every request, as a distant
+// endpoint would, and SetSlowAnswer every token's answer, the token already
+// issued. A Server is safe for concurrent use.
 package oauthtest

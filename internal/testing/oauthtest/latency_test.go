@@ -50,10 +50,9 @@ func TestSetLatency(t *testing.T) {
 		t.Errorf("%d concurrent requests took %v; want them to wait side by side (less than %v)", n, all, n*latency)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), latency/5)
-	defer cancel()
-	if _, err := client.Fetch(ctx, partnerRequest(srv)); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Fetch with a deadline shorter than the latency = %v; want context.DeadlineExceeded", err)
+	impatient := &oauth.Client{MaxAttempts: 1, RequestTimeout: latency / 5}
+	if _, err := impatient.Fetch(context.Background(), partnerRequest(srv)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Fetch with a request timeout shorter than the latency = %v; want context.DeadlineExceeded", err)
 	}
 
 	srv.SetLatency(0)
@@ -62,5 +61,28 @@ func TestSetLatency(t *testing.T) {
 	}
 	if got := len(srv.IssuedTokens()); got != n+1 {
 		t.Errorf("issued %d tokens; want %d (none for the request that gave up)", got, n+1)
+	}
+}
+
+// TestSetSlowAnswer: the answer waits d after the token was issued; a
+// caller that gives up meanwhile gets no token, but the provider counts it
+// issued, as a real endpoint would.
+func TestSetSlowAnswer(t *testing.T) {
+	const slow = 150 * time.Millisecond
+	srv := oauthtest.NewServer(oauthtest.PartnerAPI)
+	defer srv.Close()
+	srv.AddClient("client", "secret-secret")
+	client := &oauth.Client{MaxAttempts: 1}
+	srv.SetSlowAnswer(slow)
+	t0 := time.Now()
+	if _, err := client.Fetch(context.Background(), partnerRequest(srv)); err != nil || time.Since(t0) < slow {
+		t.Errorf("Fetch = %v after %v; want a token after at least %v", err, time.Since(t0), slow)
+	}
+	impatient := &oauth.Client{MaxAttempts: 1, RequestTimeout: slow / 5}
+	if _, err := impatient.Fetch(context.Background(), partnerRequest(srv)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Fetch with a request timeout shorter than the slow answer = %v; want context.DeadlineExceeded", err)
+	}
+	if got := len(srv.IssuedTokens()); got != 2 {
+		t.Errorf("issued %d tokens; want 2 (the one whose caller gave up too)", got)
 	}
 }

@@ -107,6 +107,7 @@ type Server struct {
 	srv       *httptest.Server
 	providers map[string]Provider
 	latency   atomic.Int64 // time.Duration
+	slow      atomic.Int64 // time.Duration: see SetSlowAnswer
 
 	signingKey []byte
 
@@ -146,6 +147,15 @@ func (s *Server) Close() { s.srv.Close() }
 // slow endpoint would; 0 answers at once. It applies to requests that
 // arrive after the call.
 func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// SetSlowAnswer makes every answer that carries a token wait d after the
+// token was issued, as an endpoint whose answers are slow to come back: a
+// caller that gives up meanwhile gets nothing, but IssuedTokens counts the
+// token the provider issued (SetLatency, by contrast, waits before
+// handling, and a caller that gives up then is issued nothing). Errors and
+// Faults are answered without it. 0 answers at once. It applies to
+// requests that arrive after the call.
+func (s *Server) SetSlowAnswer(d time.Duration) { s.slow.Store(int64(d)) }
 
 // TokenURL returns the token endpoint of the named provider.
 func (s *Server) TokenURL(provider string) string {

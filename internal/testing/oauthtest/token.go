@@ -49,6 +49,13 @@ func (s *Server) token(p Provider, w http.ResponseWriter, r *http.Request) {
 	}
 	rec.Status = status
 	s.record(rec)
+	if d := time.Duration(s.slow.Load()); d > 0 && !faulted && status == http.StatusOK {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return // the token, if any, stays issued
+		}
+	}
 	if len(body) > 0 && body[0] == '{' {
 		w.Header().Set("Content-Type", "application/json")
 	}

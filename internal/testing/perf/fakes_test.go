@@ -108,6 +108,19 @@ func (m *memSSM) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ ..
 	return &ssm.PutParameterOutput{Version: p.version + 1}, nil
 }
 
+// GetParameterHistory answers with the current version only: this fake
+// keeps no history.
+func (m *memSSM) GetParameterHistory(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+	name := aws.ToString(in.Name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.params[name]
+	if !ok {
+		return nil, &types.ParameterNotFound{Message: aws.String(name)}
+	}
+	return &ssm.GetParameterHistoryOutput{Parameters: []types.ParameterHistory{{Name: aws.String(name), Value: aws.String(p.value), Type: p.typ, Version: p.version}}}, nil
+}
+
 func (m *memSSM) DeleteParameter(_ context.Context, in *ssm.DeleteParameterInput, _ ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error) {
 	m.deleteParameter.Add(1)
 	name := aws.ToString(in.Name)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
@@ -21,7 +22,8 @@ import (
 // account's PutParameter quota putTPS (the rotator's ROTATOR_WRITE_RATE
 // too), the rotator's Lambda timeout. scale > 1 runs it on a faster clock:
 // every quota and the write rate multiplied by scale and the timeout
-// divided by it, the same ratios in 1/scale of the time.
+// divided by it (the token request timeout too), the same ratios in
+// 1/scale of the time.
 type fillCase struct {
 	n       int
 	putTPS  float64
@@ -75,7 +77,10 @@ func firstFill(t *testing.T, c fillCase, maxRuns int) fillResult {
 		t.Fatal(err)
 	}
 	env := append(mototest.EnvFor(r.proxy.URL), "PROFILES_FILE=profiles/fill.yaml", "TOKEN_PARAMETER_PREFIX="+prefix,
-		fmt.Sprintf("ROTATOR_WRITE_RATE=%g", c.putTPS*scale), "SCHEDULE_EXPRESSION=rate(5 minutes)", "LOG_LEVEL=warn")
+		fmt.Sprintf("ROTATOR_WRITE_RATE=%g", c.putTPS*scale), "SCHEDULE_EXPRESSION=rate(5 minutes)", "LOG_LEVEL=warn",
+		// A token request's timeout (default 10 s) scales with the rest: the
+		// rotator plans its writes to leave a whole one before its requests end.
+		fmt.Sprintf("ROTATOR_REQUEST_TIMEOUT=%s", time.Duration(float64(oauth.DefaultRequestTimeout)/scale)))
 	timeout := time.Duration(float64(c.timeout) / scale)
 	rt := lambdatest.Start(t, lambdatest.Build(t, "./functions/rotator"), env, lambdatest.WithTaskRoot(root),
 		lambdatest.WithFunctionName("rotator"), lambdatest.WithTimeout(timeout))

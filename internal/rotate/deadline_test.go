@@ -1,0 +1,136 @@
+package rotate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
+)
+
+// TestExplicitLeaseTTLWithinRunDeadline: a LeaseTTL longer than the run's
+// context is cut to the context's deadline, as a sized lease is, so no
+// write slot is planned past the deadline and no token is fetched that
+// its write could not store.
+func TestExplicitLeaseTTLWithinRunDeadline(t *testing.T) {
+	h := budgetHarness(t, 12, 1)
+	h.r.LeaseTTL = 10 * time.Minute
+	h.r.WriteRate = 3 // slots 0.37 s apart; tokens requested 2 s before theirs
+	h.r.Sleep = nil   // the real clock: the deadline is real
+	h.r.Concurrency = 16
+	h.fetch.timeout = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sum, _ := h.r.Run(ctx, Request{})
+	fetched, stored := h.fetch.calls.Load(), int64(h.store.writes)
+	if fetched != stored || stored == 0 {
+		t.Fatalf("LeaseTTL 10m on a 2 s run: %d tokens fetched, %d stored (%d lost); want every fetched token stored, and some (summary %+v)",
+			fetched, stored, fetched-stored, sum)
+	}
+	if got := h.r.leaseTTL(ctx, 12); got > 2*time.Second {
+		t.Errorf("leaseTTL with LeaseTTL 10m on a 2 s context = %s; want at most the 2 s left", got)
+	}
+}
+
+// TestSlowEndpointNearTheLeaseEnd runs the rotator with the real token
+// client against an endpoint that issues each token at once but answers
+// 3 s later, with a 4 s request timeout, under an 8 s lease (token
+// requests end at 6 s) with write slots 1.05 s apart: the fifth profile's
+// token, requested 2 s before its slot at 5.25 s, would come back after the
+// requests' end. Every token the endpoint issues must be stored.
+func TestSlowEndpointNearTheLeaseEnd(t *testing.T) {
+	srv := oauthtest.NewServer(oauthtest.PartnerAPI)
+	defer srv.Close()
+	srv.AddClient("partner-id", secretValue+"-p")
+	srv.SetSlowAnswer(3 * time.Second)
+	var doc strings.Builder
+	doc.WriteString("profiles:\n")
+	for i := range 5 {
+		fmt.Fprintf(&doc, "  - name: p-%d\n    token_url: %s\n    secret_id: clients/partner\n    headers: {Accept: application/json}\n", i, srv.TokenURL("partner"))
+	}
+	ps, err := profile.Parse([]byte(doc.String()), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.r.Profiles, h.r.Fetcher = ps, &oauth.Client{RequestTimeout: 4 * time.Second}
+	h.r.LeaseTTL = 8 * time.Second
+	h.r.WriteRate = 1 / (1.05 * writeShare) // slots 1.05 s apart
+	sum, _ := h.r.Run(context.Background(), Request{})
+	issued, stored := len(srv.IssuedTokens()), h.store.writes
+	if issued != stored || stored == 0 {
+		t.Errorf("the endpoint issued %d tokens, %d were stored; want every issued token stored, and some (summary %+v)", issued, stored, sum)
+	}
+}
+
+// TestLastSlotLeavesARequestTimeout: with the 2-minute lease floor and the
+// default 10 s request timeout, the last write slot's token request (2 s
+// before the slot) has a whole request timeout before token requests end
+// (3/4 of the lease).
+func TestLastSlotLeavesARequestTimeout(t *testing.T) {
+	h := budgetHarness(t, 1000, 1)
+	h.r.Fetcher = &oauth.Client{}
+	h.r.WriteRate = 10 // 1,000 slots would take 111 s: the lease's slots are all taken
+	var work []*state
+	for _, p := range h.r.Profiles {
+		work = append(work, &state{p: p})
+	}
+	start := time.Now()
+	fit := h.r.plan(work, start, DefaultLeaseTTL, &runState{})
+	if len(fit) == 0 {
+		t.Fatal("plan fit no profile")
+	}
+	last := fit[len(fit)-1].writeAt
+	fetchEnd := start.Add(DefaultLeaseTTL * 3 / 4)
+	if left := fetchEnd.Sub(last.Add(-fetchLead)); left < oauth.DefaultRequestTimeout {
+		t.Errorf("the last slot's token request starts %s before token requests end; want at least a request timeout (%s)", left.Round(time.Millisecond), oauth.DefaultRequestTimeout)
+	}
+}
+
+// TestDeferredJudgedByTheNextRunsPlan: a deferral is safe only if the next
+// runs, writing the deferred profiles most urgent first at the write rate
+// (as many per run as this one), write it at least the consumers' skew
+// before its token expires; otherwise it is a failure naming the quota.
+// Here two profiles fit per run (slots 5.25 s apart) and ten are deferred,
+// all expiring 6.5 minutes on: the next run (5 minutes on) writes two of
+// them in time, the other eight would wait for the run after it.
+func TestDeferredJudgedByTheNextRunsPlan(t *testing.T) {
+	h := budgetHarness(t, 12, 2)
+	for i := 2; i < 12; i++ {
+		h.seed(t, fmt.Sprintf("p-%d", i), 6*time.Minute+30*time.Second) // p-0 and p-1 have no record: they go first
+	}
+	sum, err := h.run(t, Request{})
+	if len(sum.Refreshed) != 2 || len(sum.Deferred) != 2 || len(sum.Failed) != 8 || err == nil {
+		t.Fatalf("Run = %d refreshed, %d deferred, %d failed, %v; want 2, 2 (the next run writes them in time) and 8 (they would wait for the run after)",
+			len(sum.Refreshed), len(sum.Deferred), len(sum.Failed), err)
+	}
+	for _, o := range sum.Failed {
+		for _, want := range []string{"PutParameter budget", "more urgent profiles first", "ROTATOR_WRITE_RATE", "higher throughput"} {
+			if !strings.Contains(o.Reason, want) {
+				t.Errorf("%s failed: %q; want it to say %q", o.Profile, o.Reason, want)
+			}
+		}
+	}
+	if n := h.fetch.calls.Load(); n != 2 {
+		t.Errorf("%d token requests; want 2", n)
+	}
+}
+
+// TestNoTimeForARequestIsDeferredUncounted: a profile whose token request
+// the Fetcher refused to send for lack of time (oauth.ErrNoTime) is
+// deferred, not failed, and counts no token request in the reuse audit.
+func TestNoTimeForARequestIsDeferredUncounted(t *testing.T) {
+	h := newHarness(t)
+	h.fetch.fail["https://partner.example/api/oauth/token"] = &oauth.Error{Err: fmt.Errorf("%w: one may take 10s", oauth.ErrNoTime)}
+	sum, err := h.run(t, Request{})
+	if err != nil || len(sum.Deferred) != 1 || sum.Deferred[0].Profile != "partner" || len(sum.Refreshed) != 2 {
+		t.Fatalf("Run = %+v, %v; want partner deferred, the others refreshed", sum, err)
+	}
+	if o := sum.Deferred[0]; o.TokenRequest != "" || o.EarlyRequest {
+		t.Errorf("deferred partner counts token request %q (early %v); want none: nothing was sent", o.TokenRequest, o.EarlyRequest)
+	}
+}
