@@ -134,3 +134,62 @@ func TestNoTimeForARequestIsDeferredUncounted(t *testing.T) {
 		t.Errorf("deferred partner counts token request %q (early %v); want none: nothing was sent", o.TokenRequest, o.EarlyRequest)
 	}
 }
+
+// TestRequestTimeoutUpToItsLimit: every request timeout ROTATOR_REQUEST_TIMEOUT
+// allows (up to 2 minutes) leaves room for the run's token requests. The
+// sized lease grows so that the last write slot's request still has a whole
+// timeout before token requests end: with the 2-minute lease floor, a
+// timeout from about 88 s on left no slot at all, and every due profile
+// was deferred, run after run, for a PutParameter budget.
+func TestRequestTimeoutUpToItsLimit(t *testing.T) {
+	for _, timeout := range []time.Duration{10 * time.Second, 80 * time.Second, 90 * time.Second, 2 * time.Minute} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			h := budgetHarness(t, 3, 1)
+			h.r.LeaseTTL = 0 // sized to the work, as in the Lambda
+			h.r.WriteRate = 3
+			h.fetch.timeout = timeout
+			// The Lambda's deadline (900 s less the handler's margin).
+			ctx, cancel := context.WithTimeout(context.Background(), 895*time.Second)
+			defer cancel()
+			sum, err := h.r.Run(ctx, Request{})
+			if err != nil || len(sum.Refreshed) != 3 {
+				t.Fatalf("Run with a %s request timeout = %d refreshed, %d deferred (%v), %v; want the 3 due profiles refreshed",
+					timeout, len(sum.Refreshed), len(sum.Deferred), reasons(sum.Deferred), err)
+			}
+		})
+	}
+}
+
+// TestNoSlotForARequestTimeoutSaysSo: when the run's lease is cut by its
+// deadline so that no whole request fits, the deferral names the request
+// timeout (ROTATOR_REQUEST_TIMEOUT), not the PutParameter budget.
+func TestNoSlotForARequestTimeoutSaysSo(t *testing.T) {
+	h := budgetHarness(t, 2, 1)
+	h.r.LeaseTTL = 0
+	h.r.WriteRate = 3
+	h.r.Interval = time.Hour // the next run's start is not judged here
+	h.fetch.timeout = 2 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	sum, _ := h.r.Run(ctx, Request{})
+	if len(sum.Refreshed) != 0 || h.fetch.calls.Load() != 0 {
+		t.Fatalf("Run with a 2 m request timeout in a 100 s run = %d refreshed, %d requests; want none", len(sum.Refreshed), h.fetch.calls.Load())
+	}
+	all := append(sum.Deferred, sum.Failed...)
+	if len(all) != 2 {
+		t.Fatalf("Run = %+v; want both profiles deferred or failed", sum)
+	}
+	for _, o := range all {
+		if !strings.Contains(o.Reason, "ROTATOR_REQUEST_TIMEOUT") || strings.Contains(o.Reason, "PutParameter budget") {
+			t.Errorf("%s %s: %q; want the request timeout named (ROTATOR_REQUEST_TIMEOUT), not the PutParameter budget", o.Profile, o.Action, o.Reason)
+		}
+	}
+}
+
+func reasons(os []Outcome) []string {
+	var s []string
+	for _, o := range os {
+		s = append(s, o.Reason)
+	}
+	return s
+}

@@ -77,9 +77,11 @@ type Rotator struct {
 	// LeaseTTL is how long a run's lease lasts if the run dies without
 	// releasing it. Everything a run does under the lease is bounded to 7/8
 	// of it (see the package doc). Zero sizes it to the run's work: the
-	// time its writes take at WriteRate, plus room (at least 2m). Set or
-	// sized, it never runs past the deadline of the run's context (the
-	// Lambda's own deadline, after which the run cannot be alive).
+	// time its writes take at WriteRate, plus room for the last one's
+	// token request (the Fetcher's request timeout) and more (at least
+	// 2m). Set or sized, it never runs past the deadline of the run's
+	// context (the Lambda's own deadline, after which the run cannot be
+	// alive).
 	LeaseTTL time.Duration
 	// WriteRate is the PutParameter calls per second this rotator may make:
 	// the account's PutParameter quota less what other applications in the
