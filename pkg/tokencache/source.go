@@ -110,7 +110,7 @@ func (s *Source) miss(ctx context.Context) (string, error) {
 		return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: s.invalid}
 	}
 	e := s.cur.Load()
-	if e == nil || !e.held(c.now()) {
+	for again := true; e == nil || !e.held(c.now()); again = false {
 		if err := ctx.Err(); err != nil {
 			return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: err}
 		}
@@ -120,6 +120,14 @@ func (s *Source) miss(ctx context.Context) (string, error) {
 			e = r.Val.(*entry)
 		case <-ctx.Done():
 			return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: ctx.Err()}
+		}
+		// Invalidate may drop the token the flight read after the read
+		// published it, before the flight answered (the read logs in
+		// between): a call made after that rejection joined the flight and
+		// must not be served the token. Go round once more, for a read
+		// that starts after the rejection.
+		if cur := s.cur.Load(); !again || e.token == "" || cur == e || cur.invalidated != e.token {
+			break
 		}
 	}
 	if e.token != "" && c.now().Before(e.validUntil) {
