@@ -58,9 +58,19 @@ func Marshal(r Record) ([]byte, error) {
 	return b, nil
 }
 
-// Parse decodes and validates a stored record. Unknown fields are ignored.
-// Errors name the broken field, never its value.
+// maxDepth is how deeply a record's JSON may nest its objects and arrays:
+// the record's object is level 1, and the rotator writes nothing deeper.
+// Every reader refuses a deeper value alike (CPython's json.loads fails
+// near 1,000 levels, its recursion limit less the caller's frames).
+const maxDepth = 100
+
+// Parse decodes and validates a stored record. Unknown fields are ignored,
+// but a value nested more than 100 levels deep is refused. Errors name the
+// broken field, never its value.
 func Parse(b []byte) (Record, error) {
+	if depth(b) > maxDepth {
+		return Record{}, fmt.Errorf("%w: nested more than %d levels deep", ErrInvalid, maxDepth)
+	}
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
 		// json errors may quote a fragment of the input, which can be a
@@ -91,6 +101,26 @@ func (r Record) validate() error {
 		return fmt.Errorf("%w: profile is empty", ErrInvalid)
 	}
 	return nil
+}
+
+// depth is how deeply the JSON text b nests its objects and arrays.
+func depth(b []byte) int {
+	level, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inString && c == '\\':
+			i++ // the escaped byte
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			level++
+			deepest = max(deepest, level)
+		case c == ']' || c == '}':
+			level--
+		}
+	}
+	return deepest
 }
 
 // jsonErrorKind describes a JSON decoding error without quoting the input.

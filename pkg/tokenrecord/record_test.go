@@ -68,6 +68,24 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseNesting: a record may nest 100 levels of objects and arrays
+// (brackets inside strings do not count), and no more, in Go as in every
+// reader (CPython's json.loads fails near 1,000).
+func TestParseNesting(t *testing.T) {
+	rec := func(levels int) []byte {
+		future := strings.Repeat("[", levels-1) + `"]]{\\\"[{"` + strings.Repeat("]", levels-1)
+		return []byte(`{"access_token":"abc","expires_at":"2026-11-23T10:00:00Z","issued_at":"2026-11-22T10:00:00Z","profile":"p","future":` + future + `}`)
+	}
+	if r, err := Parse(rec(100)); err != nil || r.AccessToken != "abc" {
+		t.Errorf("Parse(a record nested 100 levels deep) = %v, %v; want it read", r, err)
+	}
+	for _, levels := range []int{101, 3000} {
+		if _, err := Parse(rec(levels)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "nested more than 100 levels") {
+			t.Errorf("Parse(a record nested %d levels deep) = %v; want ErrInvalid saying it is nested too deeply", levels, err)
+		}
+	}
+}
+
 func TestValidAt(t *testing.T) {
 	r := sample()
 	tests := []struct {

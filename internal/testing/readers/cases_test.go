@@ -156,6 +156,13 @@ func forms(now time.Time) []form {
 		{"token_type not a string", "", strings.Replace(std(rfc(exp)), `"Bearer"`, "5", 1)},
 		{"fingerprint not a string", "", std(rfc(exp)) + `,"fingerprint":7`},
 		{"access_token with white space", tokenFor("ws-1", 24) + " " + tokenFor("ws-2", 24), std(rfc(exp))},
+		// Records nest at most 100 levels (the record's object is level
+		// 1): CPython's json.loads raises RecursionError near 1,000
+		// (its recursion limit, less the caller's frames; 3.14 goes
+		// further), Go's decoder stops at 10,000, Node's far later.
+		{"a record nested 100 levels deep", "", std(rfc(exp)) + `,"future":` + nested(99)},
+		{"a record nested 101 levels deep", "", std(rfc(exp)) + `,"future":` + nested(100)},
+		{"an unknown field nested 3,000 deep", "", std(rfc(exp)) + `,"future":` + nested(3000)},
 	}
 	out := make([]form, len(list))
 	for i, l := range list {
@@ -166,6 +173,12 @@ func forms(now time.Time) []form {
 		out[i] = form{name: l.name, token: tok, value: fmt.Sprintf(`{"access_token":%q,%s}`, tok, l.rest)}
 	}
 	return out
+}
+
+// nested is n arrays, each in the one before, around a string that holds
+// brackets (which do not count).
+func nested(n int) string {
+	return strings.Repeat("[", n) + `"[[{\\\"[{"` + strings.Repeat("]", n)
 }
 
 // want is what the Go reader answers for v as profile's record at now: the

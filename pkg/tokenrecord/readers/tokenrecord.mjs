@@ -19,6 +19,8 @@ export const DEFAULT_SKEW_MS = 60_000; // kept before expires_at
 export const DEFAULT_MAX_AGE_MS = 300_000; // a read record is served this long before re-reading
 export const DEFAULT_MIN_READ_INTERVAL_MS = 5_000; // between two reads of a parameter after a failed one
 
+export const MAX_DEPTH = 100; // levels of objects and arrays a record may nest (Go's reader refuses more)
+
 const PROFILE = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** No token can be served; kind says why, parameter names the record. */
@@ -83,9 +85,27 @@ function epochMs(text) {
   return t.getTime() + Number(m[7] ?? 0) * 1000 - (m[8] === '+' ? 1 : -1) * (oh * 60 + om) * 60_000;
 }
 
+/** How deeply the JSON text nests its objects and arrays. */
+function depth(text) {
+  let level = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++; // the escaped character
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') deepest = Math.max(deepest, ++level);
+    else if (c === ']' || c === '}') level--;
+  }
+  return deepest;
+}
+
 // check returns { token, expiresAt } of a record Go's tokenrecord.Parse
 // accepts for profile (for any profile when undefined), or what is wrong.
 function check(value, profile) {
+  if (typeof value === 'string' && depth(value) > MAX_DEPTH) return `is nested more than ${MAX_DEPTH} levels deep`;
   let doc;
   try {
     doc = JSON.parse(value);

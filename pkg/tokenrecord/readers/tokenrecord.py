@@ -34,6 +34,8 @@ UNREADABLE = "unreadable"
 EXPIRED = "expired"
 READ_FAILED = "read_failed"
 
+MAX_DEPTH = 100  # levels of objects and arrays a record may nest (Go's reader refuses more)
+
 _PROFILE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _SPACE = re.compile(r"[ \t\r\n]")
 
@@ -97,11 +99,36 @@ def _epoch(text):
     return t + float(m.group(7) or 0) - (1 if m.group(8) == "+" else -1) * (oh * 3600 + om * 60)
 
 
+def _depth(text):
+    """How deeply the JSON text nests its objects and arrays."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper than the limit
+    level = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped, in_string = c == "\\", c != '"'
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif c in "]}":
+            level -= 1
+    return deepest
+
+
 def _check(value, profile):
     """(access_token, expires_at) of a record Go's tokenrecord.Parse accepts for
     profile (for any profile when None), or what is wrong with it."""
+    if isinstance(value, str) and _depth(value) > MAX_DEPTH:
+        return f"is nested more than {MAX_DEPTH} levels deep"
     try:
         doc = json.loads(value)
+    except RecursionError:  # nested too deeply for this interpreter's stack
+        return f"is nested more than {MAX_DEPTH} levels deep"
     except (TypeError, ValueError):
         return "is not JSON"
     if not isinstance(doc, dict):
