@@ -3,6 +3,7 @@ package rotate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +193,40 @@ func reasons(os []Outcome) []string {
 		s = append(s, o.Reason)
 	}
 	return s
+}
+
+// TestDeferredAfterALongRun: a run whose lease outlasts the schedule's
+// interval holds the scheduled events that arrive meanwhile back (reserved
+// concurrency 1 throttles them), and Lambda retries a throttled
+// asynchronous invocation with a backoff of up to 5 minutes. So the next
+// run may start up to 5 minutes after this one's lease ends, and a
+// deferral is judged against that start; a run whose lease ends before the
+// next scheduled event is judged against the schedule alone.
+func TestDeferredAfterALongRun(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		interval time.Duration
+		left     time.Duration // the deferred profile's stored token
+		fail     bool
+	}{
+		{"lease outlasts the interval, token expires within the retry backoff", 10 * time.Second, 3 * time.Minute, true},
+		{"lease outlasts the interval, token outlasts the retry backoff", 10 * time.Second, 7 * time.Minute, false},
+		{"lease within the interval", time.Minute, 3 * time.Minute, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := budgetHarness(t, 2, 1) // a 16 s lease, one write slot
+			h.r.Interval = tt.interval
+			h.seed(t, "p-1", tt.left) // p-0 has no record: it goes first
+			sum, err := h.run(t, Request{})
+			if !slices.Equal(outcomeNames(sum.Refreshed), []string{"p-0"}) {
+				t.Fatalf("refreshed %v; want [p-0]", outcomeNames(sum.Refreshed))
+			}
+			switch {
+			case tt.fail && (err == nil || len(sum.Failed) != 1 || len(sum.Deferred) != 0):
+				t.Fatalf("Run = %d deferred, %d failed, %v; want p-1 failed: the next run may start 5 minutes after this one's lease", len(sum.Deferred), len(sum.Failed), err)
+			case !tt.fail && (err != nil || len(sum.Deferred) != 1):
+				t.Fatalf("Run = %d deferred, %d failed (%v), %v; want p-1 deferred", len(sum.Deferred), len(sum.Failed), reasons(sum.Failed), err)
+			}
+		})
+	}
 }
