@@ -58,33 +58,6 @@ func Marshal(r Record) ([]byte, error) {
 	return b, nil
 }
 
-// maxDepth is how deeply a record's JSON may nest its objects and arrays:
-// the record's object is level 1, and the rotator writes nothing deeper.
-// Every reader refuses a deeper value alike (CPython's json.loads fails
-// near 1,000 levels, its recursion limit less the caller's frames).
-const maxDepth = 100
-
-// Parse decodes and validates a stored record. Unknown fields are ignored,
-// but a value nested more than 100 levels deep is refused. Errors name the
-// broken field, never its value.
-func Parse(b []byte) (Record, error) {
-	if depth(b) > maxDepth {
-		return Record{}, fmt.Errorf("%w: nested more than %d levels deep", ErrInvalid, maxDepth)
-	}
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		// json errors may quote a fragment of the input, which can be a
-		// token: report only the kind of problem.
-		return Record{}, fmt.Errorf("%w: not a JSON object with the record's fields (%s)", ErrInvalid, jsonErrorKind(err))
-	}
-	if err := r.validate(); err != nil {
-		return Record{}, err
-	}
-	r.ExpiresAt = r.ExpiresAt.UTC()
-	r.IssuedAt = r.IssuedAt.UTC()
-	return r, nil
-}
-
 func (r Record) validate() error {
 	switch {
 	case r.AccessToken == "":
@@ -95,48 +68,14 @@ func (r Record) validate() error {
 		return fmt.Errorf("%w: expires_at is missing", ErrInvalid)
 	case r.IssuedAt.IsZero():
 		return fmt.Errorf("%w: issued_at is missing", ErrInvalid)
+	case r.ExpiresAt.Year() < 1 || r.IssuedAt.Year() < 1:
+		return fmt.Errorf("%w: a time is before the year 0001", ErrInvalid)
 	case !r.ExpiresAt.After(r.IssuedAt):
 		return fmt.Errorf("%w: expires_at is not after issued_at", ErrInvalid)
 	case r.Profile == "":
 		return fmt.Errorf("%w: profile is empty", ErrInvalid)
 	}
 	return nil
-}
-
-// depth is how deeply the JSON text b nests its objects and arrays.
-func depth(b []byte) int {
-	level, deepest, inString := 0, 0, false
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case inString && c == '\\':
-			i++ // the escaped byte
-		case c == '"':
-			inString = !inString
-		case inString:
-		case c == '[' || c == '{':
-			level++
-			deepest = max(deepest, level)
-		case c == ']' || c == '}':
-			level--
-		}
-	}
-	return deepest
-}
-
-// jsonErrorKind describes a JSON decoding error without quoting the input.
-func jsonErrorKind(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("syntax error at offset %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q has the wrong type", typ.Field)
-	case strings.Contains(err.Error(), "parsing time"):
-		return "a time is not RFC 3339"
-	default:
-		return "malformed"
-	}
 }
 
 // ValidAt reports whether the token may still be used at now with skew to

@@ -68,6 +68,48 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseLikeEveryReader: Parse reads a record as the Python and Node
+// readers do (TestReaders compares them on these forms too): keys matched
+// exactly, a time's JSON string decoded before it is read, RFC 3339 with
+// '.' before the fraction, offsets up to 23:59, the year 0001 or later.
+func TestParseLikeEveryReader(t *testing.T) {
+	rec := func(rest string) []byte {
+		return []byte(`{"access_token":"abc","issued_at":"2026-11-22T10:00:00Z",` + rest + `}`)
+	}
+	exp := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name, rest string
+		profile    string // "": refused
+		expiresAt  time.Time
+	}{
+		{"a JSON escape in a time", `"expires_at":"2026-11-23T10:00:00\u005a","profile":"p"`, "p", exp},
+		{"a fraction of 12 digits", `"expires_at":"2026-11-23T10:00:00.123456789123Z","profile":"p"`, "p", exp.Add(123456789)},
+		{"an offset of 23:59", `"expires_at":"2026-11-24T09:59:00+23:59","profile":"p"`, "p", exp},
+		{"profile, then a case-variant Profile", `"expires_at":"2026-11-23T10:00:00Z","profile":"p","Profile":"other"`, "p", exp},
+		{"a key repeated: the last counts", `"expires_at":"2026-11-23T10:00:00Z","profile":"other","profile":"p"`, "p", exp},
+		{"upper-case keys", `"EXPIRES_AT":"2026-11-23T10:00:00Z","PROFILE":"p"`, "", time.Time{}},
+		{"a comma before the fraction", `"expires_at":"2026-11-23T10:00:00,5Z","profile":"p"`, "", time.Time{}},
+		{"a '.' without digits", `"expires_at":"2026-11-23T10:00:00.Z","profile":"p"`, "", time.Time{}},
+		{"an offset of 24:00", `"expires_at":"2026-11-24T10:00:00+24:00","profile":"p"`, "", time.Time{}},
+		{"an offset of 00:60", `"expires_at":"2026-11-23T09:00:00-00:60","profile":"p"`, "", time.Time{}},
+		{"second 60", `"expires_at":"2026-11-23T09:59:60Z","profile":"p"`, "", time.Time{}},
+		{"February 30th", `"expires_at":"2027-02-30T10:00:00Z","profile":"p"`, "", time.Time{}},
+		{"a lower-case t", `"expires_at":"2026-11-23t10:00:00Z","profile":"p"`, "", time.Time{}},
+		{"the year 0000", `"expires_at":"2026-11-23T10:00:00Z","profile":"p","issued_at":"0000-01-01T00:00:00Z"`, "", time.Time{}},
+		{"NaN in an unknown field", `"expires_at":"2026-11-23T10:00:00Z","profile":"p","x":NaN`, "", time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Parse(rec(tt.rest))
+			switch {
+			case tt.profile == "" && !errors.Is(err, ErrInvalid):
+				t.Fatalf("Parse(%s) = %v, %v; want ErrInvalid", rec(tt.rest), r, err)
+			case tt.profile != "" && (err != nil || r.Profile != tt.profile || !r.ExpiresAt.Equal(tt.expiresAt) || r.ExpiresAt.Location() != time.UTC):
+				t.Fatalf("Parse(%s) = %v (expires_at %s), %v; want profile %q, expires_at %s", rec(tt.rest), r, r.ExpiresAt.Format(time.RFC3339Nano), err, tt.profile, tt.expiresAt.Format(time.RFC3339Nano))
+			}
+		})
+	}
+}
+
 // TestParseNesting: a record may nest 100 levels of objects and arrays
 // (brackets inside strings do not count), and no more, in Go as in every
 // reader (CPython's json.loads fails near 1,000).

@@ -79,7 +79,7 @@ function epochMs(text) {
   const t = new Date(0);
   t.setUTCFullYear(y, mo - 1, d);
   t.setUTCHours(h, mi, s);
-  if (t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) {
+  if (y < 1 || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) {
     return NaN;
   }
   return t.getTime() + Number(m[7] ?? 0) * 1000 - (m[8] === '+' ? 1 : -1) * (oh * 60 + om) * 60_000;

@@ -91,7 +91,7 @@ def _epoch(text):
         return None
     y, mo, d, h, mi, s, oh, om = (int(g or 0) for g in m.group(1, 2, 3, 4, 5, 6, 9, 10))
     if oh > 23 or om > 59:
-        return None
+        return None  # datetime refuses the year 0000 below, as Go does
     try:
         t = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc).timestamp()
     except ValueError:  # month, day, hour, minute or second out of range
@@ -120,13 +120,19 @@ def _depth(text):
     return deepest
 
 
+def _not_json(constant):
+    """Refuses NaN, Infinity and -Infinity, which json.loads accepts and JSON
+    (and Go's reader) does not."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _check(value, profile):
     """(access_token, expires_at) of a record Go's tokenrecord.Parse accepts for
     profile (for any profile when None), or what is wrong with it."""
     if isinstance(value, str) and _depth(value) > MAX_DEPTH:
         return f"is nested more than {MAX_DEPTH} levels deep"
     try:
-        doc = json.loads(value)
+        doc = json.loads(value, parse_constant=_not_json)
     except RecursionError:  # nested too deeply for this interpreter's stack
         return f"is nested more than {MAX_DEPTH} levels deep"
     except (TypeError, ValueError):
