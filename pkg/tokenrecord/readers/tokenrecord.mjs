@@ -22,6 +22,7 @@ export const DEFAULT_MIN_READ_INTERVAL_MS = 5_000; // between two reads of a par
 export const MAX_DEPTH = 100; // levels of objects and arrays a record may nest (Go's reader refuses more)
 
 const PROFILE = /^[A-Za-z0-9._-]{1,128}$/;
+const LEASE_SUFFIX = '.lock'; // the rotator's lease parameters end so; no profile name does
 
 /** No token can be served; kind says why, parameter names the record. */
 export class TokenError extends Error {
@@ -54,8 +55,8 @@ export class ReadGate {
 
 /** The SSM parameter name of a profile's record. */
 export function parameterName(profile, prefix = DEFAULT_PREFIX) {
-  if (typeof profile !== 'string' || !PROFILE.test(profile)) {
-    throw new TypeError("profile name must be 1 to 128 letters, digits, '.', '_' or '-'");
+  if (typeof profile !== 'string' || !PROFILE.test(profile) || profile.endsWith(LEASE_SUFFIX)) {
+    throw new TypeError("profile name must be 1 to 128 letters, digits, '.', '_' or '-', not ending in .lock");
   }
   return (prefix || DEFAULT_PREFIX).replace(/\/+$/, '') + '/' + profile;
 }

@@ -36,7 +36,8 @@ READ_FAILED = "read_failed"
 
 MAX_DEPTH = 100  # levels of objects and arrays a record may nest (Go's reader refuses more)
 
-_PROFILE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_PROFILE = re.compile(r"[A-Za-z0-9._-]{1,128}")  # fullmatch: "$" would let a final newline in
+LEASE_SUFFIX = ".lock"  # the rotator's lease parameters end so; no profile name does
 _SPACE = re.compile(r"[ \t\r\n]")
 
 
@@ -66,8 +67,8 @@ class Record:
 
 def parameter_name(profile, prefix=DEFAULT_PREFIX):
     """Returns the SSM parameter name of a profile's record."""
-    if not isinstance(profile, str) or not _PROFILE.match(profile):
-        raise ValueError("profile name must be 1 to 128 letters, digits, '.', '_' or '-'")
+    if not isinstance(profile, str) or not _PROFILE.fullmatch(profile) or profile.endswith(LEASE_SUFFIX):
+        raise ValueError("profile name must be 1 to 128 letters, digits, '.', '_' or '-', not ending in .lock")
     return (prefix or DEFAULT_PREFIX).rstrip("/") + "/" + profile
 
 
