@@ -3,10 +3,12 @@ package rotate
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
@@ -57,7 +59,8 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 // refresh fetches and publishes every due profile with credentials, and
 // records the outcome of the rest. A run with nothing to fetch takes no
 // lease; otherwise everything it fetches, it fetches under its lease.
-func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runStart time.Time) {
+func (r *Rotator) refresh(ctx context.Context, states []*state, req Request, runStart time.Time) {
+	force := req.Force || len(req.CredentialsChanged) > 0
 	var work []*state
 	for _, s := range states {
 		switch {
@@ -88,10 +91,20 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	leaseEnd := start.Add(ttl)
 	release, err := r.Store.Lease(ctx, r.Lease, r.Owner, r.now(), ttl)
 	if err != nil {
+		held := errors.Is(err, tokenstore.ErrLeaseHeld)
+		resend := resendRequest(req, work)
 		for _, s := range work {
-			if errors.Is(err, tokenstore.ErrLeaseHeld) {
+			switch {
+			case held && resend == "":
+				// A scheduled or check_credentials run: the next one
+				// finds the same profiles due.
 				s.skip("another rotator run is refreshing tokens")
-			} else {
+			case held:
+				// No later run would do what was asked: say so, and how
+				// to ask again, or the change event is lost.
+				s.fail(fmt.Sprintf("not refreshed: another rotator run holds the run lease %s (until it ends, or its lease expires if it died, at most the function's timeout); resend %s",
+					tokenstore.LeaseName(r.Lease), resend))
+			default:
 				s.fail(err.Error())
 			}
 		}
@@ -252,6 +265,30 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 func hasTime(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || time.Until(dl) >= d
+}
+
+// resendRequest is the invocation that asks again for what req asked of
+// work's profiles, for an on-demand run (forced, or credentials changed)
+// that could not take the run lease; "" for a scheduled run, whose
+// profiles the next one finds due.
+func resendRequest(req Request, work []*state) string {
+	var ids []string
+	for _, s := range work {
+		if req.Force && len(req.CredentialsChanged) == 0 {
+			ids = append(ids, s.p.Name)
+		} else if !slices.Contains(ids, s.p.SecretID) {
+			ids = append(ids, s.p.SecretID)
+		}
+	}
+	quoted, _ := json.Marshal(ids)
+	list := strings.ReplaceAll(string(quoted), `","`, `", "`)
+	switch {
+	case len(req.CredentialsChanged) > 0:
+		return `{"credentials_changed": ` + list + `}`
+	case req.Force:
+		return `{"force": true, "profiles": ` + list + `}`
+	}
+	return ""
 }
 
 // releaseTimeout bounds the release of a lease after a refresh.

@@ -121,7 +121,9 @@ type Rotator struct {
 // Request is what a run is asked to do. The zero value is a scheduled run.
 type Request struct {
 	// Force refreshes the named profiles (all when Profiles is empty) now,
-	// whether due or not.
+	// whether due or not. While another run holds the run lease they fail,
+	// their reason giving the invocation to resend (a scheduled run's due
+	// profiles are skipped instead: the next run finds them due).
 	Force bool `json:"force"`
 	// Profiles restricts the run to these profiles.
 	Profiles []string `json:"profiles,omitempty"`
@@ -134,7 +136,8 @@ type Request struct {
 	// value: the profiles that use them are refreshed now, one token
 	// request each (ReasonCredentialsChanged), proving the new
 	// credentials. Refused credentials fail those profiles and keep their
-	// stored tokens. A secret no profile uses is logged and ignored.
+	// stored tokens, as does another run's lease (the reason gives the
+	// invocation to resend). A secret no profile uses is logged and ignored.
 	CredentialsChanged []string `json:"credentials_changed,omitempty"`
 }
 
@@ -276,7 +279,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	}
 
 	r.readSecrets(ctx, states, req.CheckCredentials)
-	r.refresh(ctx, states, req.Force || changed, now)
+	r.refresh(ctx, states, req, now)
 
 	sum := emptySummary()
 	for _, s := range states {
