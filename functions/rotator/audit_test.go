@@ -15,22 +15,25 @@ import (
 // auditQuery is the reuse audit of docs/operating.md, a CloudWatch Logs
 // Insights query over the rotator's log group. auditRows computes what it
 // computes; TestReuseAuditQueryIsDocumented keeps the two together.
-const auditQuery = `fields profile, token_request, replaced_after_s / previous_lifetime_s as reuse, lifetime_s, early_request
+const auditQuery = `fields profile, token_request, attempts, replaced_after_s / previous_lifetime_s as reuse, lifetime_s, early_request
 | filter ispresent(token_request)
-| stats count(*) as requests, count(early_request) as early, avg(reuse) as avg_reuse, min(reuse) as min_reuse, max(lifetime_s) as lifetime_s by profile, token_request
+| stats count(*) as requests, sum(attempts) as http_requests, count(early_request) as early, avg(reuse) as avg_reuse, min(reuse) as min_reuse, max(lifetime_s) as lifetime_s by profile, token_request
 | sort profile asc, token_request asc`
 
-// auditRow is one row the query prints.
+// auditRow is one row the query prints: Requests token requests (one per
+// fetch), HTTPRequests the POSTs they sent, retries included.
 type auditRow struct {
 	Profile, Reason      string
 	Requests, Early      int
+	HTTPRequests         int
 	AvgReuse, MinReuse   float64 // NaN-free: -1 when no request had a previous token
 	LifetimeS            float64
 	reuseSum, reuseCount float64
 }
 
 // auditRows computes auditQuery over JSON log lines: per profile and
-// reason, the token requests, how many were early, and the share of its
+// reason, the token requests, the HTTP requests they sent (Logs Insights'
+// sum skips lines without attempts), how many were early, and the share of its
 // lifetime each replaced token had been used (Logs Insights' avg and min
 // skip the requests that replaced no token).
 func auditRows(lines []string) []auditRow {
@@ -52,6 +55,9 @@ func auditRows(lines []string) []auditRow {
 			rows[key] = row
 		}
 		row.Requests++
+		if n, ok := m["attempts"].(float64); ok {
+			row.HTTPRequests += int(n)
+		}
 		if _, early := m["early_request"]; early {
 			row.Early++
 		}
@@ -119,8 +125,11 @@ func TestReuseAudit(t *testing.T) {
 	byKey := map[string]auditRow{}
 	for _, row := range rows {
 		byKey[row.Profile+"/"+row.Reason] = row
-		t.Logf("%-28s %-10s requests %3d early %3d avg_reuse %.2f min_reuse %.2f lifetime_s %.0f",
-			row.Profile, row.Reason, row.Requests, row.Early, row.AvgReuse, row.MinReuse, row.LifetimeS)
+		t.Logf("%-28s %-10s requests %3d http_requests %3d early %3d avg_reuse %.2f min_reuse %.2f lifetime_s %.0f",
+			row.Profile, row.Reason, row.Requests, row.HTTPRequests, row.Early, row.AvgReuse, row.MinReuse, row.LifetimeS)
+		if row.HTTPRequests != row.Requests {
+			t.Errorf("%s/%s: %d token requests, %d HTTP requests; want one each (no endpoint failed)", row.Profile, row.Reason, row.Requests, row.HTTPRequests)
+		}
 	}
 	lifetimes := map[string]time.Duration{"aviv-leads-sandbox": 24 * time.Hour, "aviv-caas-sandbox-agency-42": 24 * time.Hour,
 		"aviv-caas-sandbox-agency-43": 24 * time.Hour, "pliant-staging": 10 * time.Hour, "partner-sandbox": time.Hour}

@@ -1,9 +1,11 @@
 package rotate
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
@@ -85,15 +87,36 @@ func (s *state) request(sent time.Time) {
 		float64(s.replacedAfter) < earlyShare*float64(s.prevLifetime)
 }
 
+// unrequest undoes request: the fetch sent nothing, so no token request is
+// counted.
+func (s *state) unrequest() {
+	s.requested, s.early, s.replacedAfter, s.prevLifetime = "", false, 0, 0
+}
+
+// attempts is how many HTTP requests a fetch sent: what its token or its
+// *oauth.Error says (a Fetcher that does not say sent one).
+func attempts(tok oauth.Token, err error) int {
+	var oe *oauth.Error
+	switch {
+	case err == nil:
+		return max(tok.Attempts, 1)
+	case errors.As(err, &oe):
+		return oe.Attempts
+	}
+	return 1
+}
+
 // auditAttrs are the reuse audit's fields of a profile's log line: why a
-// token was requested, how much of the replaced token's lifetime was used
+// token was requested, the HTTP requests it sent (attempts: retries
+// included, each of which the provider may have counted), how much of the
+// replaced token's lifetime was used
 // (replaced_after_s of previous_lifetime_s), the new token's lifetime, and
 // early_request when the request counts against the reuse policy.
 func (o Outcome) auditAttrs() []slog.Attr {
 	if o.TokenRequest == "" {
 		return nil
 	}
-	attrs := []slog.Attr{slog.String("token_request", string(o.TokenRequest))}
+	attrs := []slog.Attr{slog.String("token_request", string(o.TokenRequest)), slog.Int("attempts", o.Attempts)}
 	if o.prevLifetime > 0 {
 		attrs = append(attrs, slog.Int64("replaced_after_s", int64(o.replacedAfter.Seconds())),
 			slog.Int64("previous_lifetime_s", int64(o.prevLifetime.Seconds())))

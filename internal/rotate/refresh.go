@@ -228,9 +228,11 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	sent := r.now()
 	s.request(sent)
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
+	s.attempts = attempts(tok, err)
+	if s.attempts == 0 {
+		s.unrequest() // nothing was sent: no token request to count
+	}
 	if errors.Is(err, oauth.ErrNoTime) {
-		// Nothing was sent: no token request to count.
-		s.requested, s.early, s.replacedAfter, s.prevLifetime = "", false, 0, 0
 		r.deferOne(s, err.Error(), rs)
 		return
 	}

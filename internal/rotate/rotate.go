@@ -168,6 +168,10 @@ type Outcome struct {
 	// EarlyRequest: the token requested replaces one that had been used for
 	// less than half its lifetime, for a reason that is not Excused.
 	EarlyRequest bool `json:"early_request,omitempty"`
+	// Attempts is how many HTTP requests that token request sent: more
+	// than one when the client retried (a timeout, 429, 5xx), and the
+	// provider may have issued a token for each. 0 when none was sent.
+	Attempts int `json:"attempts,omitempty"`
 
 	// For the log line: how long the replaced token had been used, its
 	// lifetime, and the new token's lifetime.
@@ -233,6 +237,8 @@ type state struct {
 	cause, requested            Reason
 	early                       bool
 	replacedAfter, prevLifetime time.Duration
+	// attempts is how many HTTP requests the token request sent.
+	attempts int
 }
 
 // Run performs one rotation. It returns the summary and, when any profile
@@ -285,6 +291,9 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	for _, s := range states {
 		o := s.outcome
 		o.TokenRequest, o.EarlyRequest, o.replacedAfter, o.prevLifetime = s.requested, s.early, s.replacedAfter, s.prevLifetime
+		if s.requested != "" {
+			o.Attempts = s.attempts
+		}
 		switch o.Action {
 		case Refreshed:
 			sum.Refreshed = append(sum.Refreshed, o)
