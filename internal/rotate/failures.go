@@ -110,7 +110,11 @@ func (f failures) update(states []*state, known map[string]bool, now time.Time) 
 			delete(next.Failing, s.p.Name)
 			refreshed++
 		default:
-			continue
+			if !s.proven {
+				continue
+			}
+			delete(next.Failing, s.p.Name)
+			refreshed++
 		}
 		if _, listed := f.Failing[s.p.Name]; !listed {
 			omitted--
@@ -183,7 +187,7 @@ func truncate(s string, n int) string {
 // recordFailures updates the failure record after a run (see above).
 func (r *Rotator) recordFailures(ctx context.Context, states []*state) {
 	fs, ok := r.Store.(FailureStore)
-	if r.Failures == "" || !ok || !anyAction(states, Failed, Refreshed) {
+	if r.Failures == "" || !ok || !anyAction(states, Failed, Refreshed) && !slices.ContainsFunc(states, func(s *state) bool { return s.proven }) {
 		return
 	}
 	_, raw, err := fs.ReadWith(ctx, nil, []string{r.Failures})

@@ -52,6 +52,7 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 			if !s.due && s.stored != nil && fingerprintPart(s.stored.Record.Fingerprint, 1) != clientHash(creds.ClientID) {
 				s.due, s.reason, s.cause = true, "client id changed", ReasonCredentialsChanged
 			}
+			s.unchangedCredentials()
 		}
 	})
 }
@@ -64,7 +65,7 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, req Request, run
 	var work []*state
 	for _, s := range states {
 		switch {
-		case s.outcome.Action == Failed:
+		case s.outcome.Action != "": // failed, or skipped by readSecrets
 		case !s.due:
 			s.skip(s.reason)
 		default:
@@ -244,6 +245,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	rec := tokenrecord.Record{
 		AccessToken: tok.AccessToken, TokenType: tok.TokenType, Profile: p.Name,
 		IssuedAt: sent, ExpiresAt: sent.Add(tok.ExpiresIn), Fingerprint: fingerprint(p, s.creds.ClientID),
+		SecretVersion: s.creds.VersionID,
 	}
 	if tok.ExpiresIn <= p.RefreshBefore {
 		r.logger().LogAttrs(ctx, slog.LevelWarn, "token lifetime not longer than refresh_before: it will be fetched on every run",

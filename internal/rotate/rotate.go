@@ -135,7 +135,9 @@ type Request struct {
 	// CredentialsChanged names secrets (by name or ARN) that have a new
 	// value: the profiles that use them are refreshed now, one token
 	// request each (ReasonCredentialsChanged), proving the new
-	// credentials. Refused credentials fail those profiles and keep their
+	// credentials, unless the secret's current version is the one their
+	// stored token was requested with (Record.SecretVersion): those are
+	// skipped, nothing new to prove. Refused credentials fail those profiles and keep their
 	// stored tokens, as does another run's lease (the reason gives the
 	// invocation to resend). A secret no profile uses is logged and ignored.
 	CredentialsChanged []string `json:"credentials_changed,omitempty"`
@@ -239,6 +241,9 @@ type state struct {
 	replacedAfter, prevLifetime time.Duration
 	// attempts is how many HTTP requests the token request sent.
 	attempts int
+	// proven: skipped because the stored token was requested with the
+	// secret's current version; it is not failing (see failures.go).
+	proven bool
 }
 
 // Run performs one rotation. It returns the summary and, when any profile
