@@ -65,10 +65,12 @@ func dueReason(p profile.Profile, st *tokenstore.Stored) Reason {
 // before a request that replaces it is not early. The due rule refreshes a
 // token at least (lifetime - refresh_before)/2 after it was issued (the
 // spread takes at most half of what is left after refresh_before), and in
-// practice after 0.67 (1 h tokens, refresh_before 10m) to 0.95 (24 h
-// tokens) of it: a request before half the lifetime means the token was
-// not reused for its lifetime (a lifetime shorter than refresh_before,
-// say, which refreshes on every run).
+// practice after 0.67 to 0.92 of it for 1 h tokens with refresh_before
+// 10m, 0.95 to 0.99 for 24 h tokens with 15m (the spread window, then the
+// 5-minute schedule; docs/operating.md gives the same figures, which
+// TestReuseAudit checks): a request before half the lifetime means the
+// token was not reused for its lifetime (a lifetime shorter than
+// refresh_before, say, which refreshes on every run).
 const earlyShare = 0.5
 
 // request notes that s's token is requested now, at sent: why, and how
