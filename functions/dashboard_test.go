@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/cfntest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/oauthtest"
@@ -159,4 +160,40 @@ func jsonNumber(line, field string) (float64, bool) {
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(rest[:end]), 64)
 	return v, err == nil
+}
+
+// TestDashboardNamePerRegion: CloudWatch dashboards are global to the
+// account ("All dashboards in your account are global, not
+// region-specific", AWS::CloudWatch::Dashboard), so two stacks of the same
+// name in two regions of one account must not claim the same dashboard
+// name; the stack output links the stack's own dashboard.
+func TestDashboardNamePerRegion(t *testing.T) {
+	names := map[string]string{}
+	for _, region := range []string{"eu-west-1", "eu-central-1"} {
+		s := testStack
+		s.Region = region
+		tpl, err := cfntest.Load(templatePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cfntest.Render(tpl, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := resourcesOfType(out, "AWS::CloudWatch::Dashboard")
+		if len(ids) != 1 {
+			t.Fatalf("dashboards: %v; want one", ids)
+		}
+		name := fmt.Sprint(get(out, "Resources", ids[0], "Properties", "DashboardName"))
+		if !strings.Contains(name, s.StackName) || len(name) > 255 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			t.Errorf("in %s, DashboardName = %q; want the stack's name, in A-Z a-z 0-9 - _, at most 255 characters", region, name)
+		}
+		names[region] = name
+		if url := fmt.Sprint(get(out, "Outputs", "DashboardUrl", "Value")); !strings.Contains(url, "region="+region) || !strings.HasSuffix(url, "#dashboards/dashboard/${"+ids[0]+"}") {
+			t.Errorf("in %s, DashboardUrl = %s; want the console of %s opening ${%s}", region, url, region, ids[0])
+		}
+	}
+	if names["eu-west-1"] == names["eu-central-1"] {
+		t.Errorf("the stack %q in eu-west-1 and in eu-central-1 both name their dashboard %q: the second deploy would fail or take over the first's", testStack.StackName, names["eu-west-1"])
+	}
 }

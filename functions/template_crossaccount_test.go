@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/cfntest"
 )
 
@@ -221,7 +222,8 @@ func loadReaderRole(t *testing.T) map[string]any {
 }
 
 // TestReaderRolePermissions: GetParameter on the records the profiles
-// pattern names, never on a lease; kms:Decrypt of the records' key only
+// pattern names, never on a lease or the rotator's failure record (its
+// name is rotate.FailureRecord's); kms:Decrypt of the records' key only
 // through SSM and only with a customer managed key.
 func TestReaderRolePermissions(t *testing.T) {
 	const records = "arn:aws:ssm:eu-west-1:123456789012:parameter/team/tokens/aviv-*"
@@ -231,6 +233,7 @@ func TestReaderRolePermissions(t *testing.T) {
 		want := []map[string]any{
 			{"Sid": "ReadTokenRecords", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": records},
 			{"Sid": "NeverTheLeases", "Effect": "Deny", "Action": "ssm:*", "Resource": "arn:aws:ssm:eu-west-1:123456789012:parameter/team/tokens/*.lock"},
+			{"Sid": "NeverTheFailureRecord", "Effect": "Deny", "Action": "ssm:*", "Resource": "arn:aws:ssm:eu-west-1:123456789012:parameter" + rotate.FailureRecord("/team/tokens")},
 		}
 		if key != "" {
 			want = append(want, map[string]any{"Sid": "DecryptTokenRecordsThroughSSM", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kmsKey,

@@ -7,90 +7,17 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
-)
 
-// ruleValue evaluates a Rules expression (Ref of a parameter, Fn::Equals,
-// Fn::Not, Fn::And, Fn::Or, Fn::Contains, literals) as CloudFormation
-// does before it creates a change set.
-func ruleValue(v any, params map[string]string) (any, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v, nil
-	}
-	if ref, ok := m["Ref"].(string); ok {
-		p, ok := params[ref]
-		if !ok {
-			return nil, fmt.Errorf("Ref %s: not a parameter", ref)
-		}
-		return p, nil
-	}
-	args := func(fn string) ([]any, error) {
-		list, _ := m[fn].([]any)
-		out := make([]any, len(list))
-		for i, a := range list {
-			v, err := ruleValue(a, params)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
-	}
-	for fn := range m {
-		a, err := args(fn)
-		if err != nil {
-			return nil, err
-		}
-		switch fn {
-		case "Fn::Equals":
-			return len(a) == 2 && fmt.Sprint(a[0]) == fmt.Sprint(a[1]), nil
-		case "Fn::Not":
-			return len(a) == 1 && a[0] == false, nil
-		case "Fn::And", "Fn::Or":
-			all, any := true, false
-			for _, x := range a {
-				all, any = all && x == true, any || x == true
-			}
-			return map[string]bool{"Fn::And": all, "Fn::Or": any}[fn], nil
-		case "Fn::Contains":
-			list, _ := a[0].([]any)
-			for _, x := range list {
-				if fmt.Sprint(x) == fmt.Sprint(a[1]) {
-					return true, nil
-				}
-			}
-			return false, nil
-		}
-		return nil, fmt.Errorf("%s: not evaluated here", fn)
-	}
-	return nil, fmt.Errorf("empty expression")
-}
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/cfntest"
+)
 
 // ruleFailures returns the AssertDescription of every assertion of the
 // template's Rules that fails with these parameter values.
 func ruleFailures(t *testing.T, tpl map[string]any, params map[string]string) []string {
 	t.Helper()
-	var failed []string
-	for name, r := range getMap(tpl, "Rules") {
-		if cond := get(r, "RuleCondition"); cond != nil {
-			on, err := ruleValue(cond, params)
-			if err != nil {
-				t.Fatalf("Rules.%s.RuleCondition: %v", name, err)
-			}
-			if on != true {
-				continue
-			}
-		}
-		asserts, _ := get(r, "Assertions").([]any)
-		for _, a := range asserts {
-			ok, err := ruleValue(get(a, "Assert"), params)
-			if err != nil {
-				t.Fatalf("Rules.%s: %v", name, err)
-			}
-			if ok != true {
-				failed = append(failed, fmt.Sprint(get(a, "AssertDescription")))
-			}
-		}
+	failed, err := cfntest.RuleFailures(tpl, cfntest.Stack{Params: params})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return failed
 }

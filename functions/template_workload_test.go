@@ -3,6 +3,7 @@ package functions_test
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -106,5 +107,32 @@ func TestSamconfigWorkload(t *testing.T) {
 	}
 	if !slices.ContainsFunc(ps, func(p profile.Profile) bool { return p.Name == overrides["ConsumerProfile"] }) {
 		t.Errorf("[workload] ConsumerProfile %q is not a %s profile", overrides["ConsumerProfile"], overrides["EnvironmentName"])
+	}
+}
+
+// TestTokenReaderRoleArnPattern: functions/consumer.yaml accepts the ARN of
+// any role IAM can name (a name of 1 to 64 of its characters, after an
+// optional path) and nothing longer: CloudFormation shortens the names it
+// generates, such as the reader role's, to fit.
+func TestTokenReaderRoleArnPattern(t *testing.T) {
+	tpl, err := cfntest.Load(consumerTplPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile("^(?:" + fmt.Sprint(get(tpl, "Parameters", "TokenReaderRoleArn", "AllowedPattern")) + ")$")
+	const arn = "arn:aws:iam::123456789012:role/"
+	for v, want := range map[string]bool{
+		arn + strings.Repeat("r", 64):                       true,
+		arn + "team/readers/" + strings.Repeat("r", 64):     true,
+		arn + "oauth-token-rotator-sandbox-Cr-ReaderRole-A": true,
+		arn + strings.Repeat("r", 65):                       false,
+		arn + "team/readers/" + strings.Repeat("r", 65):     false,
+		arn:                                     false,
+		arn + "a/":                              false,
+		"arn:aws:iam::123456789012:user/reader": false,
+	} {
+		if got := re.MatchString(v); got != want {
+			t.Errorf("TokenReaderRoleArn %q: accepted %v; want %v", v, got, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -9,28 +10,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
 )
 
 // auditQuery is the reuse audit of docs/operating.md, a CloudWatch Logs
 // Insights query over the rotator's log group. auditRows computes what it
 // computes; TestReuseAuditQueryIsDocumented keeps the two together.
-const auditQuery = `fields profile, token_request, replaced_after_s / previous_lifetime_s as reuse, lifetime_s, early_request
+const auditQuery = `fields profile, token_request, attempts, replaced_after_s / previous_lifetime_s as reuse, lifetime_s, early_request
 | filter ispresent(token_request)
-| stats count(*) as requests, count(early_request) as early, avg(reuse) as avg_reuse, min(reuse) as min_reuse, max(lifetime_s) as lifetime_s by profile, token_request
+| stats count(*) as requests, sum(attempts) as http_requests, count(early_request) as early, avg(reuse) as avg_reuse, min(reuse) as min_reuse, max(lifetime_s) as lifetime_s by profile, token_request
 | sort profile asc, token_request asc`
 
-// auditRow is one row the query prints.
+// auditRow is one row the query prints: Requests token requests (one per
+// fetch), HTTPRequests the POSTs they sent, retries included.
 type auditRow struct {
 	Profile, Reason      string
 	Requests, Early      int
+	HTTPRequests         int
 	AvgReuse, MinReuse   float64 // NaN-free: -1 when no request had a previous token
 	LifetimeS            float64
 	reuseSum, reuseCount float64
+	maxReuse             float64 // not in the query: for TestReuseAudit's bounds
 }
 
 // auditRows computes auditQuery over JSON log lines: per profile and
-// reason, the token requests, how many were early, and the share of its
+// reason, the token requests, the HTTP requests they sent (Logs Insights'
+// sum skips lines without attempts), how many were early, and the share of its
 // lifetime each replaced token had been used (Logs Insights' avg and min
 // skip the requests that replaced no token).
 func auditRows(lines []string) []auditRow {
@@ -52,6 +58,9 @@ func auditRows(lines []string) []auditRow {
 			rows[key] = row
 		}
 		row.Requests++
+		if n, ok := m["attempts"].(float64); ok {
+			row.HTTPRequests += int(n)
+		}
 		if _, early := m["early_request"]; early {
 			row.Early++
 		}
@@ -64,6 +73,7 @@ func auditRows(lines []string) []auditRow {
 			if row.MinReuse < 0 || reuse < row.MinReuse {
 				row.MinReuse = reuse
 			}
+			row.maxReuse = max(row.maxReuse, reuse)
 		}
 		if lt, ok := m["lifetime_s"].(float64); ok && lt > row.LifetimeS {
 			row.LifetimeS = lt
@@ -119,20 +129,22 @@ func TestReuseAudit(t *testing.T) {
 	byKey := map[string]auditRow{}
 	for _, row := range rows {
 		byKey[row.Profile+"/"+row.Reason] = row
-		t.Logf("%-28s %-10s requests %3d early %3d avg_reuse %.2f min_reuse %.2f lifetime_s %.0f",
-			row.Profile, row.Reason, row.Requests, row.Early, row.AvgReuse, row.MinReuse, row.LifetimeS)
+		t.Logf("%-28s %-10s requests %3d http_requests %3d early %3d avg_reuse %.2f min_reuse %.2f lifetime_s %.0f",
+			row.Profile, row.Reason, row.Requests, row.HTTPRequests, row.Early, row.AvgReuse, row.MinReuse, row.LifetimeS)
+		if row.HTTPRequests != row.Requests {
+			t.Errorf("%s/%s: %d token requests, %d HTTP requests; want one each (no endpoint failed)", row.Profile, row.Reason, row.Requests, row.HTTPRequests)
+		}
 	}
-	lifetimes := map[string]time.Duration{"aviv-leads-sandbox": 24 * time.Hour, "aviv-caas-sandbox-agency-42": 24 * time.Hour,
-		"aviv-caas-sandbox-agency-43": 24 * time.Hour, "pliant-staging": 10 * time.Hour, "partner-sandbox": time.Hour}
-	for name, lifetime := range lifetimes {
+	for name, tok := range sandboxTokens {
 		first, exp := byKey[name+"/missing"], byKey[name+"/expiring"]
 		// Requests per lifetime: every token after the first is replaced
-		// once, after most of its lifetime.
-		want := int(span / lifetime)
-		if first.Requests != 1 || exp.Requests < want-1 || exp.Requests > int(float64(span)/(0.75*float64(lifetime))) ||
-			exp.Early != 0 || exp.MinReuse < 0.65 || exp.LifetimeS != lifetime.Seconds() {
-			t.Errorf("%s: first fill %+v, then %+v; want 1 missing, then about %d expiring requests, none early, each replacing a token used for at least 0.65 of its lifetime",
-				name, first, exp, want)
+		// once, after most of its lifetime: within the due rule's bounds.
+		want := int(span / tok.lifetime)
+		lo, hi := healthyReuse(tok.lifetime, tok.refreshBefore)
+		if first.Requests != 1 || exp.Requests < want-1 || exp.Requests > int(float64(span)/(lo*float64(tok.lifetime))) ||
+			exp.Early != 0 || exp.MinReuse < lo-0.005 || exp.maxReuse > hi+0.005 || exp.LifetimeS != tok.lifetime.Seconds() {
+			t.Errorf("%s: first fill %+v, then %+v (max reuse %.2f); want 1 missing, then about %d expiring requests, none early, each replacing a token used for %.2f to %.2f of its lifetime",
+				name, first, exp, exp.maxReuse, want, lo, hi)
 		}
 	}
 	eager := byKey["partner-too-eager/expiring"]
@@ -145,6 +157,45 @@ func TestReuseAudit(t *testing.T) {
 	for _, row := range rows {
 		if row.Reason != string(rotate.ReasonMissing) && row.Reason != string(rotate.ReasonExpiring) {
 			t.Errorf("unexpected audit row %+v: only missing and expiring requests were made", row)
+		}
+	}
+}
+
+// sandboxTokens are the lifetimes of the fake providers' tokens and the
+// refresh_before of profiles/sandbox.yaml.
+var sandboxTokens = map[string]struct{ lifetime, refreshBefore time.Duration }{
+	"aviv-leads-sandbox": {24 * time.Hour, 15 * time.Minute}, "aviv-caas-sandbox-agency-42": {24 * time.Hour, 15 * time.Minute},
+	"aviv-caas-sandbox-agency-43": {24 * time.Hour, 15 * time.Minute}, "pliant-staging": {10 * time.Hour, 30 * time.Minute},
+	"partner-sandbox": {time.Hour, 10 * time.Minute},
+}
+
+// healthyReuse is the share of its lifetime a token is used before the
+// due rule replaces it, at the default spread and schedule: at least
+// (lifetime - refresh_before - spread window), at most (lifetime -
+// refresh_before + one schedule interval, the run that finds it due).
+func healthyReuse(lifetime, refreshBefore time.Duration) (lo, hi float64) {
+	w := (&rotate.Rotator{}).SpreadWindow(profile.Profile{RefreshBefore: refreshBefore}, lifetime)
+	return float64(lifetime-refreshBefore-w) / float64(lifetime), float64(lifetime-refreshBefore+rotate.DefaultInterval) / float64(lifetime)
+}
+
+// TestHealthyReuseIsDocumented: docs/operating.md and earlyShare's comment
+// give the same healthy-reuse figures, the due rule's bounds that
+// TestReuseAudit checks the measured reuse against.
+func TestHealthyReuseIsDocumented(t *testing.T) {
+	for _, path := range []string{"../../docs/operating.md", "../../internal/rotate/reasons.go"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(strings.ReplaceAll(string(b), "//", "")), " ")
+		for _, tok := range []struct {
+			what                    string
+			lifetime, refreshBefore time.Duration
+		}{{"1 h", time.Hour, 10 * time.Minute}, {"24 h", 24 * time.Hour, 15 * time.Minute}} {
+			lo, hi := healthyReuse(tok.lifetime, tok.refreshBefore)
+			if want := fmt.Sprintf("%.2f to %.2f", lo, hi); !strings.Contains(text, want) {
+				t.Errorf("%s does not give %q for %s tokens with refresh_before %s (the due rule's bounds)", path, want, tok.what, tok.refreshBefore)
+			}
 		}
 	}
 }

@@ -202,6 +202,7 @@ func TestCredentialsChangedRequest(t *testing.T) {
 	if _, err := r.invoke(t, scheduled); err != nil {
 		t.Fatal(err)
 	}
+	r.moto.MustPutClientSecret(t, "oauth-clients/partner-sandbox", "partner-client", partnerSecret) // a new version
 	before := r.idp.RequestCount()
 	sum, err := r.invoke(t, `{"credentials_changed": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-clients/partner-sandbox"]}`)
 	if err != nil || profilesOf(sum.Refreshed) != "partner-sandbox" || sum.Refreshed[0].TokenRequest != rotate.ReasonCredentialsChanged || r.idp.RequestCount()-before != 1 {

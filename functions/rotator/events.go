@@ -77,7 +77,11 @@ func credentialsRequest(ev events.EventBridgeEvent) (rotate.Request, error) {
 			return rotate.Request{}, &ignoredEvent{fmt.Sprintf("%s of secret %s failed (%s): no new value", d.EventName, id, d.ErrorCode)}
 		case d.RequestParameters != nil && len(d.RequestParameters.VersionStages) > 0 && !slices.Contains(d.RequestParameters.VersionStages, currentLabel):
 			// A rotation's createSecret step stages AWSPENDING; its
-			// RotationSucceeded comes when the value is in use.
+			// RotationSucceeded comes when the value is in use. AWS does
+			// not document versionStages in CloudTrail's record: without
+			// it the run reads AWSCURRENT, finds the version the stored
+			// tokens were requested with, and requests none (rotate's
+			// unchangedCredentials).
 			return rotate.Request{}, &ignoredEvent{fmt.Sprintf("%s of secret %s staged %v, not %s", d.EventName, id, d.RequestParameters.VersionStages, currentLabel)}
 		}
 	case ev.DetailType == serviceEvent && d.EventName == "RotationSucceeded":

@@ -148,22 +148,32 @@ func concurrentRuns(t *testing.T, e *faultEnv) {
 			receive(t, leased, runs, "lease attempts")
 			started := receive(t, gate.started, n, "token requests started")
 			close(gate.release)
-			var refreshed, skipped int
+			// The runs that lost the lease: a scheduled run skips its due
+			// profiles (the next run finds them due); a forced run fails
+			// them, giving the invocation to resend, for no later run would
+			// do what it was asked.
+			var refreshed, lost int
 			for _, r := range receive(t, results, runs, "runs") {
-				if r.err != nil {
-					t.Errorf("run = %v; want success", r.err)
-				}
 				refreshed += len(r.sum.Refreshed)
 				for _, o := range r.sum.Skipped {
-					skipped++
+					lost++
 					if o.Reason != "another rotator run is refreshing tokens" {
 						t.Errorf("skipped %s: %q; want the lease as the reason", o.Profile, o.Reason)
 					}
 				}
+				for _, o := range r.sum.Failed {
+					lost++
+					if !strings.Contains(o.Reason, "holds the run lease") || !strings.Contains(o.Reason, `resend {"force": true, "profiles": [`) {
+						t.Errorf("failed %s: %q; want the lease as the reason, and the forced run to resend", o.Profile, o.Reason)
+					}
+				}
+				if (r.err != nil) != (len(r.sum.Failed) > 0) || len(r.sum.Failed) > 0 && len(r.sum.Skipped) > 0 {
+					t.Errorf("run = %+v, %v; want success, or a forced run that lost the lease failing every profile", r.sum, r.err)
+				}
 			}
-			if len(gate.started) != 0 || refreshed != n || skipped != (runs-1)*n {
-				t.Errorf("token requests started %v (+%d later), refreshed %d, skipped %d; want one per profile, %d refreshed, %d skipped",
-					started, len(gate.started), refreshed, skipped, n, (runs-1)*n)
+			if len(gate.started) != 0 || refreshed != n || lost != (runs-1)*n {
+				t.Errorf("token requests started %v (+%d later), refreshed %d, lost to the lease %d; want one per profile, %d refreshed, %d lost",
+					started, len(gate.started), refreshed, lost, n, (runs-1)*n)
 			}
 			onePerProfile(t, before)
 			noLeases(t, prefix)

@@ -38,6 +38,9 @@ type Credentials struct {
 	// Algorithm is the client assertion's signing algorithm: RS256, PS256
 	// or ES256 (set by Parse from the key when the secret names none).
 	Algorithm string `json:"algorithm"`
+	// VersionID is the secret version read (GetSecretValue's VersionId,
+	// AWSCURRENT's): not secret, set by Reader.Get, empty from Parse.
+	VersionID string `json:"-"`
 
 	// privateKey and certificate are the PEM fields, kept only until
 	// parsed.
@@ -100,7 +103,12 @@ func (r *Reader) Get(ctx context.Context, secretID string) (Credentials, error) 
 		}
 		return Credentials{}, fmt.Errorf("clientcred: secret %q: %w: SecretString is empty", secretID, ErrMalformed)
 	}
-	return Parse(secretID, []byte(*out.SecretString))
+	c, err := Parse(secretID, []byte(*out.SecretString))
+	if err != nil {
+		return Credentials{}, err
+	}
+	c.VersionID = aws.ToString(out.VersionId)
+	return c, nil
 }
 
 // wire is the SecretString's JSON.

@@ -103,11 +103,15 @@ type Token struct {
 	// ExpirySource says where ExpiresIn came from: "expires_in", "jwt exp"
 	// or "default_lifetime".
 	ExpirySource string
+	// Attempts is how many requests the Fetch sent, this answer's
+	// included: more than one after a retry (a timeout, 429, 5xx), and any
+	// of them may have made the provider issue a token.
+	Attempts int
 }
 
 // String describes the token without revealing it.
 func (t Token) String() string {
-	return fmt.Sprintf("oauth.Token{access_token=%s token_type=%q expires_in=%s}", redact.Secret(t.AccessToken), t.TokenType, t.ExpiresIn)
+	return fmt.Sprintf("oauth.Token{access_token=%s token_type=%q expires_in=%s attempts=%d}", redact.Secret(t.AccessToken), t.TokenType, t.ExpiresIn, t.Attempts)
 }
 
 // GoString is String.
@@ -116,5 +120,5 @@ func (t Token) GoString() string { return t.String() }
 // LogValue implements slog.LogValuer without the access token.
 func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("access_token", redact.Secret(t.AccessToken)),
-		slog.String("token_type", t.TokenType), slog.Duration("expires_in", t.ExpiresIn))
+		slog.String("token_type", t.TokenType), slog.Duration("expires_in", t.ExpiresIn), slog.Int("attempts", t.Attempts))
 }

@@ -214,6 +214,11 @@ func TestFetchRetries(t *testing.T) {
 			if *calls != tt.wantCalls {
 				t.Errorf("endpoint calls = %d; want %d", *calls, tt.wantCalls)
 			}
+			// The caller counts what the provider saw: every request sent.
+			var oe *Error
+			if sent := tok.Attempts; errors.As(err, &oe) && oe.Attempts != *calls || err == nil && sent != *calls {
+				t.Errorf("Fetch reports %d attempts (token), %v (error); want the %d requests sent", sent, err, *calls)
+			}
 			if len(s.d) != len(tt.wantSleeps) {
 				t.Fatalf("sleeps = %v; want %v", s.d, tt.wantSleeps)
 			}

@@ -17,7 +17,8 @@ import (
 )
 
 // Fetch requests a token, retrying transient failures, and validates the
-// answer. The returned error is *Error for endpoint failures. A request is
+// answer. The returned error is *Error for endpoint failures. Token.Attempts
+// and Error.Attempts say how many requests were sent. A request is
 // sent only when a whole AttemptTimeout (after the wait, for a retry) fits
 // before ctx's deadline: one cut off by the deadline may have been
 // answered with a token the provider counts, which would be lost. With
@@ -54,6 +55,7 @@ func (c *Client) Fetch(ctx context.Context, r Request) (Token, error) {
 		}
 		tok, retryAfter, ferr := c.once(ctx, hc, r, enc)
 		if ferr == nil {
+			tok.Attempts = attempt
 			return tok, nil
 		}
 		ferr.Attempts = attempt

@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -58,6 +59,25 @@ func (r *Rotator) logRefused(ctx context.Context, failed []Outcome) {
 		r.logger().LogAttrs(ctx, slog.LevelError, "credentials changed but not proven: the new value of this secret was refused or could not be used; the stored tokens are unchanged, fix the secret before they fall due",
 			slog.String("secret", id), slog.String("profiles", strings.Join(names, ",")))
 	}
+}
+
+// unchangedCredentials skips a profile that a credential change made due
+// when the secret's current version (just read) is the one its stored
+// token was requested with: there is no new value to prove, and a request
+// would use the credentials already proven. Such events come from calls
+// that leave AWSCURRENT where it was: a rotation's createSecret step
+// (AWSPENDING), an UpdateSecret of the description alone, a repeated
+// event. The stored token is then proven for the current credentials, so
+// the profile stops failing (s.proven).
+func (s *state) unchangedCredentials() {
+	if s.cause != ReasonCredentialsChanged || s.reason == "client id changed" || s.creds.VersionID == "" ||
+		s.stored == nil || s.stored.Err != nil || s.stored.Record.SecretVersion != s.creds.VersionID ||
+		s.stored.Record.Profile != s.p.Name || fingerprintPart(s.stored.Record.Fingerprint, 0) != configHash(s.p) {
+		return
+	}
+	s.skip(fmt.Sprintf("credentials unchanged: secret %s's current version %s is the one its stored token was requested with; no token requested",
+		s.p.SecretID, s.creds.VersionID))
+	s.proven = true
 }
 
 // sameSecret reports whether two secret ids (names, full or partial ARNs)

@@ -25,7 +25,9 @@ import (
 // as one more write of the run's budget: one write interval after the
 // run's last token write, within the run's time; when no time is left the
 // record is left as it was, and the next run, seeing the same difference,
-// writes it. A profile stays failing until it is refreshed: a refused new
+// writes it. Past 4 KiB the record counts the failing profiles it cannot
+// list (omitted, a lower bound kept true by update; Status.FailingUnlisted).
+// A profile stays failing until it is refreshed: a refused new
 // credential keeps its profiles failing although their old tokens are
 // still valid. A run whose first read of the records failed leaves the
 // record alone (SSM is failing it already). Two runs at once may overwrite
@@ -59,7 +61,8 @@ type failures struct {
 	UpdatedAt time.Time          `json:"updated_at"`
 	Failing   map[string]failure `json:"failing"`
 	// Omitted counts failing profiles left out to stay within a Standard
-	// parameter's 4 KiB.
+	// parameter's 4 KiB: at least this many more profiles are failing (see
+	// update).
 	Omitted int `json:"omitted,omitempty"`
 }
 
@@ -79,13 +82,22 @@ const maxReason = 200
 // update returns the record after a run: the run's failed profiles are
 // failing (since their first failure), its refreshed ones no longer are,
 // and profiles no longer in the document are dropped.
+//
+// The omitted profiles have no names, so a run cannot tell which of them
+// it retried. Each profile it refreshed or failed that the record did not
+// list may have been one: the omitted count drops by one for each (a
+// failed one is listed, or counted again by encode, now), and never
+// exceeds the profiles the record does not list and this run did not
+// refresh. So it is never stale nor counted twice; it is a lower bound
+// (a run that refreshes healthy unlisted profiles lowers it too).
 func (f failures) update(states []*state, known map[string]bool, now time.Time) failures {
-	next := failures{Failing: map[string]failure{}, Omitted: f.Omitted}
+	next := failures{Failing: map[string]failure{}}
 	for name, fl := range f.Failing {
 		if known[name] {
 			next.Failing[name] = fl
 		}
 	}
+	omitted, refreshed := f.Omitted, 0
 	for _, s := range states {
 		switch s.outcome.Action {
 		case Failed:
@@ -96,11 +108,19 @@ func (f failures) update(states []*state, known map[string]bool, now time.Time) 
 			next.Failing[s.p.Name] = failure{Since: since, Reason: truncate(s.outcome.Reason, maxReason)}
 		case Refreshed:
 			delete(next.Failing, s.p.Name)
+			refreshed++
+		default:
+			if !s.proven {
+				continue
+			}
+			delete(next.Failing, s.p.Name)
+			refreshed++
+		}
+		if _, listed := f.Failing[s.p.Name]; !listed {
+			omitted--
 		}
 	}
-	if len(next.Failing) == 0 {
-		next.Omitted = 0
-	}
+	next.Omitted = max(0, min(omitted, len(known)-len(next.Failing)-refreshed))
 	return next
 }
 
@@ -167,7 +187,7 @@ func truncate(s string, n int) string {
 // recordFailures updates the failure record after a run (see above).
 func (r *Rotator) recordFailures(ctx context.Context, states []*state) {
 	fs, ok := r.Store.(FailureStore)
-	if r.Failures == "" || !ok || !anyAction(states, Failed, Refreshed) {
+	if r.Failures == "" || !ok || !anyAction(states, Failed, Refreshed) && !slices.ContainsFunc(states, func(s *state) bool { return s.proven }) {
 		return
 	}
 	_, raw, err := fs.ReadWith(ctx, nil, []string{r.Failures})

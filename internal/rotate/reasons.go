@@ -1,9 +1,11 @@
 package rotate
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
@@ -63,10 +65,12 @@ func dueReason(p profile.Profile, st *tokenstore.Stored) Reason {
 // before a request that replaces it is not early. The due rule refreshes a
 // token at least (lifetime - refresh_before)/2 after it was issued (the
 // spread takes at most half of what is left after refresh_before), and in
-// practice after 0.67 (1 h tokens, refresh_before 10m) to 0.95 (24 h
-// tokens) of it: a request before half the lifetime means the token was
-// not reused for its lifetime (a lifetime shorter than refresh_before,
-// say, which refreshes on every run).
+// practice after 0.67 to 0.92 of it for 1 h tokens with refresh_before
+// 10m, 0.95 to 0.99 for 24 h tokens with 15m (the spread window, then the
+// 5-minute schedule; docs/operating.md gives the same figures, which
+// TestReuseAudit checks): a request before half the lifetime means the
+// token was not reused for its lifetime (a lifetime shorter than
+// refresh_before, say, which refreshes on every run).
 const earlyShare = 0.5
 
 // request notes that s's token is requested now, at sent: why, and how
@@ -85,15 +89,36 @@ func (s *state) request(sent time.Time) {
 		float64(s.replacedAfter) < earlyShare*float64(s.prevLifetime)
 }
 
+// unrequest undoes request: the fetch sent nothing, so no token request is
+// counted.
+func (s *state) unrequest() {
+	s.requested, s.early, s.replacedAfter, s.prevLifetime = "", false, 0, 0
+}
+
+// attempts is how many HTTP requests a fetch sent: what its token or its
+// *oauth.Error says (a Fetcher that does not say sent one).
+func attempts(tok oauth.Token, err error) int {
+	var oe *oauth.Error
+	switch {
+	case err == nil:
+		return max(tok.Attempts, 1)
+	case errors.As(err, &oe):
+		return oe.Attempts
+	}
+	return 1
+}
+
 // auditAttrs are the reuse audit's fields of a profile's log line: why a
-// token was requested, how much of the replaced token's lifetime was used
+// token was requested, the HTTP requests it sent (attempts: retries
+// included, each of which the provider may have counted), how much of the
+// replaced token's lifetime was used
 // (replaced_after_s of previous_lifetime_s), the new token's lifetime, and
 // early_request when the request counts against the reuse policy.
 func (o Outcome) auditAttrs() []slog.Attr {
 	if o.TokenRequest == "" {
 		return nil
 	}
-	attrs := []slog.Attr{slog.String("token_request", string(o.TokenRequest))}
+	attrs := []slog.Attr{slog.String("token_request", string(o.TokenRequest)), slog.Int("attempts", o.Attempts)}
 	if o.prevLifetime > 0 {
 		attrs = append(attrs, slog.Int64("replaced_after_s", int64(o.replacedAfter.Seconds())),
 			slog.Int64("previous_lifetime_s", int64(o.prevLifetime.Seconds())))

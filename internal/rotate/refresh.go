@@ -3,10 +3,12 @@ package rotate
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
@@ -50,6 +52,7 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 			if !s.due && s.stored != nil && fingerprintPart(s.stored.Record.Fingerprint, 1) != clientHash(creds.ClientID) {
 				s.due, s.reason, s.cause = true, "client id changed", ReasonCredentialsChanged
 			}
+			s.unchangedCredentials()
 		}
 	})
 }
@@ -57,11 +60,12 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 // refresh fetches and publishes every due profile with credentials, and
 // records the outcome of the rest. A run with nothing to fetch takes no
 // lease; otherwise everything it fetches, it fetches under its lease.
-func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runStart time.Time) {
+func (r *Rotator) refresh(ctx context.Context, states []*state, req Request, runStart time.Time) {
+	force := req.Force || len(req.CredentialsChanged) > 0
 	var work []*state
 	for _, s := range states {
 		switch {
-		case s.outcome.Action == Failed:
+		case s.outcome.Action != "": // failed, or skipped by readSecrets
 		case !s.due:
 			s.skip(s.reason)
 		default:
@@ -88,10 +92,20 @@ func (r *Rotator) refresh(ctx context.Context, states []*state, force bool, runS
 	leaseEnd := start.Add(ttl)
 	release, err := r.Store.Lease(ctx, r.Lease, r.Owner, r.now(), ttl)
 	if err != nil {
+		held := errors.Is(err, tokenstore.ErrLeaseHeld)
+		resend := resendRequest(req, work)
 		for _, s := range work {
-			if errors.Is(err, tokenstore.ErrLeaseHeld) {
+			switch {
+			case held && resend == "":
+				// A scheduled or check_credentials run: the next one
+				// finds the same profiles due.
 				s.skip("another rotator run is refreshing tokens")
-			} else {
+			case held:
+				// No later run would do what was asked: say so, and how
+				// to ask again, or the change event is lost.
+				s.fail(fmt.Sprintf("not refreshed: another rotator run holds the run lease %s (until it ends, or its lease expires if it died, at most the function's timeout); resend %s",
+					tokenstore.LeaseName(r.Lease), resend))
+			default:
 				s.fail(err.Error())
 			}
 		}
@@ -215,9 +229,11 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	sent := r.now()
 	s.request(sent)
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
+	s.attempts = attempts(tok, err)
+	if s.attempts == 0 {
+		s.unrequest() // nothing was sent: no token request to count
+	}
 	if errors.Is(err, oauth.ErrNoTime) {
-		// Nothing was sent: no token request to count.
-		s.requested, s.early, s.replacedAfter, s.prevLifetime = "", false, 0, 0
 		r.deferOne(s, err.Error(), rs)
 		return
 	}
@@ -229,6 +245,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 	rec := tokenrecord.Record{
 		AccessToken: tok.AccessToken, TokenType: tok.TokenType, Profile: p.Name,
 		IssuedAt: sent, ExpiresAt: sent.Add(tok.ExpiresIn), Fingerprint: fingerprint(p, s.creds.ClientID),
+		SecretVersion: s.creds.VersionID,
 	}
 	if tok.ExpiresIn <= p.RefreshBefore {
 		r.logger().LogAttrs(ctx, slog.LevelWarn, "token lifetime not longer than refresh_before: it will be fetched on every run",
@@ -252,6 +269,30 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 func hasTime(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || time.Until(dl) >= d
+}
+
+// resendRequest is the invocation that asks again for what req asked of
+// work's profiles, for an on-demand run (forced, or credentials changed)
+// that could not take the run lease; "" for a scheduled run, whose
+// profiles the next one finds due.
+func resendRequest(req Request, work []*state) string {
+	var ids []string
+	for _, s := range work {
+		if req.Force && len(req.CredentialsChanged) == 0 {
+			ids = append(ids, s.p.Name)
+		} else if !slices.Contains(ids, s.p.SecretID) {
+			ids = append(ids, s.p.SecretID)
+		}
+	}
+	quoted, _ := json.Marshal(ids)
+	list := strings.ReplaceAll(string(quoted), `","`, `", "`)
+	switch {
+	case len(req.CredentialsChanged) > 0:
+		return `{"credentials_changed": ` + list + `}`
+	case req.Force:
+		return `{"force": true, "profiles": ` + list + `}`
+	}
+	return ""
 }
 
 // releaseTimeout bounds the release of a lease after a refresh.

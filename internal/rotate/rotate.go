@@ -123,7 +123,9 @@ type Rotator struct {
 // Request is what a run is asked to do. The zero value is a scheduled run.
 type Request struct {
 	// Force refreshes the named profiles (all when Profiles is empty) now,
-	// whether due or not.
+	// whether due or not. While another run holds the run lease they fail,
+	// their reason giving the invocation to resend (a scheduled run's due
+	// profiles are skipped instead: the next run finds them due).
 	Force bool `json:"force"`
 	// Profiles restricts the run to these profiles.
 	Profiles []string `json:"profiles,omitempty"`
@@ -135,8 +137,11 @@ type Request struct {
 	// CredentialsChanged names secrets (by name or ARN) that have a new
 	// value: the profiles that use them are refreshed now, one token
 	// request each (ReasonCredentialsChanged), proving the new
-	// credentials. Refused credentials fail those profiles and keep their
-	// stored tokens. A secret no profile uses is logged and ignored.
+	// credentials, unless the secret's current version is the one their
+	// stored token was requested with (Record.SecretVersion): those are
+	// skipped, nothing new to prove. Refused credentials fail those profiles and keep their
+	// stored tokens, as does another run's lease (the reason gives the
+	// invocation to resend). A secret no profile uses is logged and ignored.
 	CredentialsChanged []string `json:"credentials_changed,omitempty"`
 }
 
@@ -167,6 +172,10 @@ type Outcome struct {
 	// EarlyRequest: the token requested replaces one that had been used for
 	// less than half its lifetime, for a reason that is not Excused.
 	EarlyRequest bool `json:"early_request,omitempty"`
+	// Attempts is how many HTTP requests that token request sent: more
+	// than one when the client retried (a timeout, 429, 5xx), and the
+	// provider may have issued a token for each. 0 when none was sent.
+	Attempts int `json:"attempts,omitempty"`
 
 	// For the log line: how long the replaced token had been used, its
 	// lifetime, and the new token's lifetime.
@@ -232,6 +241,11 @@ type state struct {
 	cause, requested            Reason
 	early                       bool
 	replacedAfter, prevLifetime time.Duration
+	// attempts is how many HTTP requests the token request sent.
+	attempts int
+	// proven: skipped because the stored token was requested with the
+	// secret's current version; it is not failing (see failures.go).
+	proven bool
 }
 
 // Run performs one rotation. It returns the summary and, when any profile
@@ -278,12 +292,15 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	}
 
 	r.readSecrets(ctx, states, req.CheckCredentials)
-	r.refresh(ctx, states, req.Force || changed, now)
+	r.refresh(ctx, states, req, now)
 
 	sum := emptySummary()
 	for _, s := range states {
 		o := s.outcome
 		o.TokenRequest, o.EarlyRequest, o.replacedAfter, o.prevLifetime = s.requested, s.early, s.replacedAfter, s.prevLifetime
+		if s.requested != "" {
+			o.Attempts = s.attempts
+		}
 		switch o.Action {
 		case Refreshed:
 			sum.Refreshed = append(sum.Refreshed, o)

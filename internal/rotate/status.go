@@ -39,6 +39,11 @@ type Status struct {
 	// FailuresUpdatedAt is when a run last changed the failure record
 	// (absent when no run has recorded a failure yet).
 	FailuresUpdatedAt *time.Time `json:"failures_updated_at,omitempty"`
+	// FailingUnlisted is how many more profiles are failing than the rows
+	// say, at least: the failure record holds 4 KiB and counts those it
+	// cannot list. Their rows do not say failing; the runs' log lines name
+	// them.
+	FailingUnlisted int `json:"failing_unlisted,omitempty"`
 }
 
 // ProfileStatus is one profile's row.
@@ -85,6 +90,7 @@ func (r *Rotator) Status(ctx context.Context) (Status, error) {
 	if !fl.UpdatedAt.IsZero() {
 		st.FailuresUpdatedAt = &fl.UpdatedAt
 	}
+	st.FailingUnlisted = fl.Omitted
 	for _, p := range r.Profiles {
 		var rec *tokenstore.Stored
 		if s, ok := stored[p.Parameter]; ok {

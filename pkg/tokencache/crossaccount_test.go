@@ -69,6 +69,7 @@ func otherAccount(t *testing.T, params map[string]string) (orgtest.Org, *mototes
 			tok, now.Add(time.Hour).Format(time.RFC3339), now.Format(time.RFC3339), p))
 	}
 	put("/oauth-tokens/aviv-leads.lock", `{"run":"lease"}`)
+	put("/oauth-tokens/.rotator.failures", `{"updated_at":"2026-11-22T10:00:00Z","failing":{}}`)
 	return orgtest.Setup(t, proxy, params), proxy, now
 }
 
@@ -252,8 +253,9 @@ func TestOtherAccountRefused(t *testing.T) {
 }
 
 // TestOtherAccountReadsNothingElse: the reader role's session may call
-// GetParameter on the records, and nothing else: not a lease, not
-// GetParameters, not GetParametersByPath, not PutParameter.
+// GetParameter on the records, and nothing else: not a lease, not the
+// rotator's failure record (both under the prefix that ReaderProfiles "*"
+// matches), not GetParameters, not GetParametersByPath, not PutParameter.
 func TestOtherAccountReadsNothingElse(t *testing.T) {
 	org, proxy, _ := otherAccount(t, map[string]string{"CrossAccountReaderAccounts": orgtest.Workload})
 	client, _, _ := readerClient(t, org, proxy, orgtest.Workload, time.Minute)
@@ -261,6 +263,10 @@ func TestOtherAccountReadsNothingElse(t *testing.T) {
 	calls := map[string]func() error{
 		"GetParameter of a lease": func() error {
 			_, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/oauth-tokens/aviv-leads.lock")})
+			return err
+		},
+		"GetParameter of the failure record": func() error {
+			_, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/oauth-tokens/.rotator.failures")})
 			return err
 		},
 		"GetParameters": func() error {

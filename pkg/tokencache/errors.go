@@ -105,7 +105,11 @@ func (e *Error) Unwrap() []error {
 }
 
 // roleHint says what to change when a read through Role failed because the
-// role could not be assumed, or may not read the record.
+// role could not be assumed, may not read the record, or may not decrypt
+// it. SSM answers AccessDeniedException for the last two, and its message
+// tells them apart: a KMS denial names the service AWSKMS (and kms:Decrypt
+// or the key), an SSM one ssm:GetParameter and the parameter. A message
+// naming neither gets every cause.
 func (e *Error) roleHint() string {
 	if e.Role == "" {
 		return ""
@@ -116,11 +120,24 @@ func (e *Error) roleHint() string {
 			"and this process's own role needs sts:AssumeRole on " + e.Role
 	}
 	var ae smithy.APIError
-	if errors.As(e.Err, &ae) && ae.ErrorCode() == "AccessDeniedException" {
-		return "the role may not read this record: read it in the rotator's region (the client's region), " +
-			"and check that the rotator's stack's CrossAccountReaderProfiles matches the profile"
+	if !errors.As(e.Err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+		return ""
 	}
-	return ""
+	const (
+		read = "read it in the rotator's region (the client's region), and check that the rotator's stack's " +
+			"CrossAccountReaderProfiles matches the record's parameter name"
+		decrypt = "the rotator's stack's KmsKeyId must be the key that encrypts the records (the role may decrypt " +
+			"only with it, only through SSM), and that key's key policy must let the account's IAM policies grant it " +
+			"(the default key policy does)"
+	)
+	msg := ae.ErrorMessage()
+	switch {
+	case strings.Contains(msg, "AWSKMS") || strings.Contains(strings.ToLower(msg), "kms:"):
+		return "the role may read this record but cannot decrypt it: KMS refused: " + decrypt
+	case strings.Contains(msg, "ssm:"):
+		return "the role may not read this record: " + read
+	}
+	return "the role was refused this record: " + read + "; or, when the records use a customer managed key, " + decrypt
 }
 
 // failedIn reports whether err comes from a call to the AWS service with

@@ -34,6 +34,12 @@ type Record struct {
 	// hash and never contains the client secret. Empty in records written by
 	// other tools; the rotator treats such a record as due.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// SecretVersion is the Secrets Manager version (VersionId, not a
+	// secret) of the credentials the token was requested with: a change
+	// event whose secret still has that version as AWSCURRENT has no new
+	// value to prove. Empty in records written before it existed or by
+	// other tools.
+	SecretVersion string `json:"secret_version,omitempty"`
 }
 
 // ErrInvalid is wrapped by every error Parse and Marshal return for a record

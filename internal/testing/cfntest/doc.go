@@ -13,6 +13,11 @@
 // read the token records from another account (mototest.Proxy enforces
 // them). So a test exercises the template's own policy, never a copy.
 //
+// RuleFailures evaluates a template's Rules for one set of parameter
+// values, as CloudFormation does before a change set, with the rule
+// functions AWS documents and nothing else (RuleFunctions): cfn-lint does
+// not evaluate rules, and moto's CloudFormation ignores them.
+//
 // It knows the intrinsic functions these templates use, and fails on any
 // other, so that a template change it cannot follow breaks a test instead
 // of passing unseen.

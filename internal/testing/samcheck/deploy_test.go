@@ -175,7 +175,8 @@ func (s *session) deploy(t *testing.T, c Command) {
 	if wantEnv == "production" && !strings.Contains(s.deployString(env, "parameter_overrides"), "AlarmTopicArn=") {
 		s.report.notProve("rules", "the template's Rules (a production stack without AlarmTopicArn is refused): moto created change set %s "+
 			"for %s without AlarmTopicArn, because moto does not evaluate Rules; real CloudFormation refuses it with the rule's "+
-			"AssertDescription, which functions/template_production_test.go checks by evaluating the Rules with samconfig.toml's parameters",
+			"AssertDescription, which functions/template_production_test.go checks by evaluating the Rules with samconfig.toml's parameters "+
+			"(functions/template_rules_test.go evaluates every template's Rules, rule functions only, as cfntest.RuleFailures does)",
 			last.ChangeSetName, stack)
 	}
 	// moto's DescribeChangeSet leaves Capabilities out: read SAM's own account of what it sent.
