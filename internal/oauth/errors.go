@@ -118,9 +118,10 @@ func (e *Error) hint() string {
 	if bodyHint {
 		b.WriteString("; most token endpoints read only form bodies (RFC 6749): try the profile field body: form")
 	}
-	if authHint && e.Auth == string(profile.AuthTLSClientAuth) {
-		// The certificate is the credential: another secret method or body
-		// encoding is not the fix (RFC 8705 defines form bodies only).
+	if e.Auth == string(profile.AuthTLSClientAuth) {
+		// The certificate is the credential: another secret method is not
+		// the fix, whatever the refusal (RFC 8705 defines form bodies
+		// only, which bodyHint says when the body was JSON).
 		b.WriteString("; check that the client certificate's subject (or SAN) is the one registered for this client_id at the provider, " +
 			"and that the provider trusts the CA that issued it")
 		return b.String()
