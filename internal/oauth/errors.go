@@ -37,6 +37,9 @@ type Error struct {
 	Challenge string
 }
 
+// Error says what failed: the status, the OAuth error code and
+// description (scrubbed of the secrets), the cause, the attempts, and a hint
+// of what to change.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("oauth: token request failed")
@@ -61,6 +64,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Sentinels wrapped by *Error.Err, matched with errors.Is.

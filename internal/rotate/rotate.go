@@ -206,6 +206,7 @@ type RunError struct {
 	Failed []Outcome
 }
 
+// Error names each failed profile with its reason.
 func (e *RunError) Error() string {
 	parts := make([]string, len(e.Failed))
 	for i, o := range e.Failed {
