@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 )
 
@@ -30,36 +32,43 @@ func Parse(b []byte) (Record, error) {
 		return Record{}, fmt.Errorf("%w: not a JSON object with the record's fields (%s)", ErrInvalid, jsonErrorKind(err))
 	}
 	var r Record
-	for _, f := range []struct {
-		key string
-		to  *string
-	}{{"access_token", &r.AccessToken}, {"token_type", &r.TokenType}, {"profile", &r.Profile}, {"fingerprint", &r.Fingerprint}} {
-		if err := decodeString(fields, f.key, f.to); err != nil {
-			return Record{}, err
-		}
-	}
-	for _, f := range []struct {
-		key string
-		to  *time.Time
-	}{{"expires_at", &r.ExpiresAt}, {"issued_at", &r.IssuedAt}} {
+	v := reflect.ValueOf(&r).Elem()
+	for i, key := range recordKeys {
 		var text string
-		if err := decodeString(fields, f.key, &text); err != nil {
+		if err := decodeString(fields, key, &text); err != nil {
 			return Record{}, err
 		}
-		if text == "" {
-			continue // missing: validate names it
+		switch f := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			*f = text
+		case *time.Time:
+			if text == "" {
+				continue // missing: validate names it
+			}
+			t, ok := parseTime(text)
+			if !ok {
+				return Record{}, fmt.Errorf("%w: %s is not an RFC 3339 time (YYYY-MM-DDThh:mm:ss, an optional .fraction, Z or ±hh:mm)", ErrInvalid, key)
+			}
+			*f = t
 		}
-		t, ok := parseTime(text)
-		if !ok {
-			return Record{}, fmt.Errorf("%w: %s is not an RFC 3339 time (YYYY-MM-DDThh:mm:ss, an optional .fraction, Z or ±hh:mm)", ErrInvalid, f.key)
-		}
-		*f.to = t
 	}
 	if err := r.validate(); err != nil {
 		return Record{}, err
 	}
 	return r, nil
 }
+
+// recordKeys are the JSON keys of Record's fields, by field index: Parse
+// reads each field from exactly its key (every field is a string, or a
+// time written as one).
+var recordKeys = func() []string {
+	t := reflect.TypeFor[Record]()
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return keys
+}()
 
 // decodeString sets *to from the field key of fields, a JSON string; a
 // field that is missing or null leaves it empty.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,32 @@ func TestParseLikeEveryReader(t *testing.T) {
 				t.Fatalf("Parse(%s) = %v (expires_at %s), %v; want profile %q, expires_at %s", rec(tt.rest), r, r.ExpiresAt.Format(time.RFC3339Nano), err, tt.profile, tt.expiresAt.Format(time.RFC3339Nano))
 			}
 		})
+	}
+}
+
+// TestParseReadsEveryField: every field of Record (each a string or a
+// time) comes back from Parse(Marshal(r)): Parse reads the fields by their
+// JSON keys, and a field added to Record must not be dropped.
+func TestParseReadsEveryField(t *testing.T) {
+	var r Record
+	v := reflect.ValueOf(&r).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			*f = fmt.Sprintf("value-%d", i)
+		case *time.Time:
+			*f = time.Date(2026, 11, 22, 10, i, 0, 0, time.UTC)
+		default:
+			t.Fatalf("Record.%s is a %T; Parse reads only strings and times", v.Type().Field(i).Name, f)
+		}
+	}
+	r.ExpiresAt = r.IssuedAt.Add(time.Hour)
+	b, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Parse(b); err != nil || got != r {
+		t.Errorf("Parse(Marshal(%#v)) = %#v, %v; want every field back", r, got, err)
 	}
 }
 

@@ -155,6 +155,8 @@ func forms(now time.Time) []form {
 		{"issued_at not before expires_at", "", fields(q(rfc(exp)), q(rfc(exp)), q(profileMark))},
 		{"token_type not a string", "", strings.Replace(std(rfc(exp)), `"Bearer"`, "5", 1)},
 		{"fingerprint not a string", "", std(rfc(exp)) + `,"fingerprint":7`},
+		{"secret_version not a string", "", std(rfc(exp)) + `,"secret_version":7`},
+		{"secret_version a string", "", std(rfc(exp)) + `,"secret_version":"a1b2c3d4-version"`},
 		{"access_token with white space", tokenFor("ws-1", 24) + " " + tokenFor("ws-2", 24), std(rfc(exp))},
 		// Go decodes a time's JSON string, escapes and all, before it
 		// reads it as RFC 3339, as the other languages do; it matches keys

@@ -61,7 +61,7 @@ func TestReaders(t *testing.T) {
 				}
 				prefix := fmt.Sprintf("%s/%s-%s-", tokenrecord.DefaultPrefix, strings.ReplaceAll(r.name, "-", ""), strings.ReplaceAll(rt.name, ".", ""))
 				t.Run("forms", func(t *testing.T) { w.runForms(t, d, prefix+"form", r.extension) })
-				t.Run("profile names", func(t *testing.T) { w.runNames(t, d) })
+				t.Run("profile names", func(t *testing.T) { w.runNames(t, startDriver(t, cmd())) })
 				for i, c := range cases(time.Now()) {
 					t.Run(c.name, func(t *testing.T) {
 						w.runCase(t, startDriver(t, cmd()), fmt.Sprintf("%s%d", prefix, i), c, r.extension)
@@ -246,4 +246,5 @@ func (w world) runNames(t *testing.T, d *driver) {
 			t.Errorf("get profile %q = ok %v, kind %q after %d GetParameter calls; want not_found (Go accepts the name)\n%s", name, out.OK, out.Kind, reads, out.Text)
 		}
 	}
+	d.close(t)
 }

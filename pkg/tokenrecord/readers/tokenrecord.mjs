@@ -118,8 +118,8 @@ function check(value, profile) {
   if (typeof token !== 'string' || token === '' || /[ \t\r\n]/.test(token)) {
     return 'has no access_token (missing, empty, not a string, or with white space)';
   }
-  if (['token_type', 'fingerprint', 'profile'].some((k) => doc[k] != null && typeof doc[k] !== 'string')) {
-    return 'has a token_type, fingerprint or profile that is not a string';
+  if (['token_type', 'fingerprint', 'secret_version', 'profile'].some((k) => doc[k] != null && typeof doc[k] !== 'string')) {
+    return 'has a token_type, fingerprint, secret_version or profile that is not a string';
   }
   const expiresAt = epochMs(doc.expires_at);
   const issuedAt = epochMs(doc.issued_at);

@@ -37,6 +37,7 @@ READ_FAILED = "read_failed"
 MAX_DEPTH = 100  # levels of objects and arrays a record may nest (Go's reader refuses more)
 
 _PROFILE = re.compile(r"[A-Za-z0-9._-]{1,128}")  # fullmatch: "$" would let a final newline in
+_STRING_FIELDS = ("token_type", "fingerprint", "secret_version", "profile")  # strings when present, as in Go's Record
 LEASE_SUFFIX = ".lock"  # the rotator's lease parameters end so; no profile name does
 _SPACE = re.compile(r"[ \t\r\n]")
 
@@ -143,8 +144,8 @@ def _check(value, profile):
     token = doc.get("access_token")
     if not isinstance(token, str) or token == "" or _SPACE.search(token):
         return "has no access_token (missing, empty, not a string, or with white space)"
-    if any(doc.get(k) is not None and not isinstance(doc[k], str) for k in ("token_type", "fingerprint", "profile")):
-        return "has a token_type, fingerprint or profile that is not a string"
+    if any(doc.get(k) is not None and not isinstance(doc[k], str) for k in _STRING_FIELDS):
+        return "has a token_type, fingerprint, secret_version or profile that is not a string"
     expires_at, issued_at = _epoch(doc.get("expires_at")), _epoch(doc.get("issued_at"))
     if expires_at is None or issued_at is None:
         return "has no valid expires_at or issued_at (RFC 3339, with Z or an offset)"
