@@ -59,7 +59,8 @@ type config struct {
 	// RequestTimeout is how long one token request may take
 	// (ROTATOR_REQUEST_TIMEOUT, a duration from 100ms to 2m; zero means
 	// oauth.DefaultRequestTimeout): a request starts only with that much
-	// of the run's time left, and write slots end that much earlier.
+	// of the run's time left, and write slots end that much earlier; the
+	// run's lease grows to leave room for at least one whole request.
 	RequestTimeout time.Duration
 	// LogLevel is the least level logged (LOG_LEVEL: debug, info, warn or
 	// error; default info).

@@ -49,6 +49,7 @@ type secretDetail struct {
 // rotator uses: it is logged and answered with an empty summary.
 type ignoredEvent struct{ why string }
 
+// Error says which event was ignored and why.
 func (e *ignoredEvent) Error() string { return "rotator: event ignored: " + e.why }
 
 // credentialsRequest turns a Secrets Manager event into a run that

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,30 +12,16 @@ import (
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leasetest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
-
-// gatedTakeOver calls before ahead of each take-over of a lease (a
-// PutParameter with Overwrite=true on a .lock parameter): the run has
-// found the lease expired and is about to take it.
-type gatedTakeOver struct {
-	tokenstore.API
-	before func()
-}
-
-func (g gatedTakeOver) PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
-	if aws.ToBool(in.Overwrite) && strings.HasSuffix(aws.ToString(in.Name), ".lock") {
-		g.before()
-	}
-	return g.API.PutParameter(ctx, in, opts...)
-}
 
 // gateTakeOver returns a store wrapper for faultEnv.handler that holds the
 // run at its take-over of the lease: it closes at, then waits for proceed.
 func gateTakeOver(at, proceed chan struct{}) func(rotate.Store) rotate.Store {
 	return func(s rotate.Store) rotate.Store {
 		ts := s.(*tokenstore.Store)
-		ts.API = gatedTakeOver{API: ts.API, before: func() { close(at); <-proceed }}
+		ts.API = leasetest.GatedTakeOver{API: ts.API, Before: func() { close(at); <-proceed }}
 		return ts
 	}
 }

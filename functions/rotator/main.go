@@ -49,6 +49,8 @@ type throttleCounter struct {
 	n *atomic.Int64
 }
 
+// IsErrorRetryable counts err when SSM throttled the call, and leaves the
+// decision to the wrapped retryer.
 func (c throttleCounter) IsErrorRetryable(err error) bool {
 	if throttle.Is(err) {
 		c.n.Add(1)

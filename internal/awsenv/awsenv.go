@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,10 +65,12 @@ const (
 //     compression, checksum, clock-skew, account-ID endpoint and auth scheme
 //     preference settings.
 //
-// It does not read ~/.aws/config or ~/.aws/credentials, so AWS_PROFILE has
-// no effect, and it asks IMDS for nothing. Unlike LoadDefaultConfig, it
-// fails at once when there is no region or no credentials; the error names
-// the variable that is missing or wrong.
+// It does not read ~/.aws/config or ~/.aws/credentials, so AWS_PROFILE,
+// AWS_DEFAULT_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE have
+// no effect (when any is set, Load logs one warning that names it), and it
+// asks IMDS for nothing. Unlike LoadDefaultConfig, it fails at once when
+// there is no region or no credentials; the error names the variable that
+// is missing or wrong.
 func Load(o Options) (aws.Config, error) {
 	env, err := readEnv(os.Getenv)
 	if err != nil {
@@ -80,6 +83,7 @@ func Load(o Options) (aws.Config, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	warnSharedConfig(logger, os.Getenv)
 	// The fields and defaults config.LoadDefaultConfig resolves from the
 	// environment, in its order of precedence.
 	cfg := aws.Config{
@@ -126,6 +130,25 @@ func Load(o Options) (aws.Config, error) {
 		return aws.Config{}, err
 	}
 	return cfg, nil
+}
+
+// sharedConfigVars point the SDK's default chain at shared config files
+// and profiles, which Load does not read.
+var sharedConfigVars = []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}
+
+// warnSharedConfig logs one warning naming each of sharedConfigVars that
+// getenv finds set: it has no effect here, which its setter may not know.
+func warnSharedConfig(logger *slog.Logger, getenv func(string) string) {
+	var set []string
+	for _, k := range sharedConfigVars {
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	if len(set) > 0 {
+		logger.Warn("awsenv: " + strings.Join(set, ", ") + " set but not read: the functions read no shared config file or profile, " +
+			"and use the Lambda environment's credentials (the execution role's)")
+	}
 }
 
 // credentialsFrom picks the credentials in the SDK's order: keys in the

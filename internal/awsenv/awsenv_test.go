@@ -382,6 +382,7 @@ func TestLoadRetrySettings(t *testing.T) {
 
 func TestLoadLogger(t *testing.T) {
 	setEnv(t, lambdaEnv...)
+	unsetSharedConfig(t) // else Load warns of them (TestLoadWarnsOfSharedConfig)
 	var buf bytes.Buffer
 	cfg, err := Load(Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	if err != nil {

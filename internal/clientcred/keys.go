@@ -60,6 +60,7 @@ func (c *Credentials) parseKeys(now time.Time) error {
 // problem is an error message about a field; it never holds field content.
 type problem string
 
+// Error is the message, which names the field and never its content.
 func (p problem) Error() string { return string(p) }
 
 // parsePrivateKey accepts one PEM block holding a PKCS#8, PKCS#1 or SEC1

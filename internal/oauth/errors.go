@@ -37,6 +37,9 @@ type Error struct {
 	Challenge string
 }
 
+// Error says what failed: the status, the OAuth error code and
+// description (scrubbed of the secrets), the cause, the attempts, and a hint
+// of what to change.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("oauth: token request failed")
@@ -61,6 +64,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Sentinels wrapped by *Error.Err, matched with errors.Is.
@@ -118,9 +122,10 @@ func (e *Error) hint() string {
 	if bodyHint {
 		b.WriteString("; most token endpoints read only form bodies (RFC 6749): try the profile field body: form")
 	}
-	if authHint && e.Auth == string(profile.AuthTLSClientAuth) {
-		// The certificate is the credential: another secret method or body
-		// encoding is not the fix (RFC 8705 defines form bodies only).
+	if e.Auth == string(profile.AuthTLSClientAuth) {
+		// The certificate is the credential: another secret method is not
+		// the fix, whatever the refusal (RFC 8705 defines form bodies
+		// only, which bodyHint says when the body was JSON).
 		b.WriteString("; check that the client certificate's subject (or SAN) is the one registered for this client_id at the provider, " +
 			"and that the provider trusts the CA that issued it")
 		return b.String()

@@ -101,3 +101,41 @@ func TestEchoedCredentialsScrubbed(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSClientAuthRefusalHint: any refusal of a tls_client_auth request
+// (400 with invalid_request, unsupported_grant_type or no code, 401, 415)
+// says what to check about the certificate, and never suggests a
+// secret-based method: with tls_client_auth the certificate is the
+// credential. A JSON body still gets the form-body advice.
+func TestTLSClientAuthRefusalHint(t *testing.T) {
+	const certHint = "check that the client certificate's subject (or SAN) is the one registered for this client_id"
+	for _, tt := range []struct {
+		name   string
+		status int
+		code   string
+		body   profile.Body
+		want   []string
+	}{
+		{"400 invalid_request", 400, "invalid_request", profile.BodyForm, []string{certHint}},
+		{"400 without a code", 400, "", profile.BodyForm, []string{certHint}},
+		{"400 unsupported_grant_type", 400, "unsupported_grant_type", profile.BodyForm, []string{certHint}},
+		{"400 invalid_client", 400, "invalid_client", profile.BodyForm, []string{certHint}},
+		{"401 without a code", 401, "", profile.BodyForm, []string{certHint}},
+		{"415 with a json body", 415, "", profile.BodyJSON, []string{"body: form", certHint}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Error{StatusCode: tt.status, Code: tt.code, Attempts: 1, Auth: string(profile.AuthTLSClientAuth), Body: string(tt.body)}
+			msg := e.Error()
+			for _, w := range append(tt.want, "sent with auth tls_client_auth and a "+string(tt.body)+" body") {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Error() = %q; want it to contain %q", msg, w)
+				}
+			}
+			for _, wrong := range []string{"client_secret_post", "client_secret_basic", "another client authentication", "change them"} {
+				if strings.Contains(msg, wrong) {
+					t.Errorf("Error() = %q suggests %q; want the certificate to check, not a secret-based method", msg, wrong)
+				}
+			}
+		})
+	}
+}

@@ -49,7 +49,10 @@ type scrubbed struct {
 	err error
 }
 
+// Error is the cause's message without the secrets.
 func (s *scrubbed) Error() string { return s.msg }
+
+// Unwrap returns the original cause.
 func (s *scrubbed) Unwrap() error { return s.err }
 
 // scrubPiece is the length of the pieces of a secret scrub removes: the

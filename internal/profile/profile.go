@@ -140,6 +140,8 @@ type Error struct {
 	Problem string
 }
 
+// Error names the profile (and its index in the document) and the field,
+// then says what is wrong.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("profile: ")

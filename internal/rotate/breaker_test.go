@@ -189,7 +189,7 @@ func TestWorkUnderTheLeaseEndsBeforeIt(t *testing.T) {
 			t.Fatalf("Run = %+v, %v, %d writes; want the first request cut off by its timeout (failed), the other two not started (deferred), nothing written", sum, err, h.store.writes)
 		}
 		for _, o := range sum.Deferred {
-			if !strings.Contains(o.Reason, "less than a whole request timeout (200ms)") {
+			if !strings.Contains(o.Reason, "less than a whole request timeout (200ms, ROTATOR_REQUEST_TIMEOUT)") {
 				t.Errorf("%s deferred: %q; want the request timeout named", o.Profile, o.Reason)
 			}
 		}

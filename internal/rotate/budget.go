@@ -100,15 +100,19 @@ func (r *Rotator) interval() time.Duration { return cmp.Or(r.Interval, DefaultIn
 
 // leaseTTL is LeaseTTL, or the lease sized to n writes at WriteRate
 // (at least DefaultLeaseTTL), within ctx's deadline either way: slots
-// planned past it would have tokens fetched that no write can store.
+// planned past it would have tokens fetched that no write can store. A
+// sized lease also leaves the last slot's token request, fetchLead before
+// it, a whole request timeout before token requests end at 3/4 of the
+// lease, with leaseSlack to spare: with a long request timeout (up to 2
+// minutes) the floor alone would leave no slot at all.
 func (r *Rotator) leaseTTL(ctx context.Context, n int) time.Duration {
 	ttl := r.LeaseTTL
 	if ttl <= 0 {
-		ttl = DefaultLeaseTTL
+		var writes time.Duration
 		if rate := r.writeRate(); rate > 0 {
-			writes := time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
-			ttl = max(ttl, writes*16/11+leaseSlack)
+			writes = time.Duration(float64(n+1) / (rate * writeShare) * float64(time.Second))
 		}
+		ttl = max(DefaultLeaseTTL, writes*16/11+leaseSlack, (writes+r.requestTimeout()-fetchLead)*4/3+leaseSlack)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left > 0 && left < ttl {
@@ -160,10 +164,14 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration, rs *ru
 		at, ok := b.reserve()
 		if !ok {
 			rs.next = r.nextRuns(b)
-			budget := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
+			why := fmt.Sprintf("this run's PutParameter budget (%d writes: %g/s, ROTATOR_WRITE_RATE, for %s) went to more urgent profiles",
 				b.n, r.writeRate(), b.last.Sub(b.start).Round(time.Second))
+			if !at.After(start.Add(ttl * 11 / 16)) {
+				// Only the request timeout's bound refused the slot.
+				why = r.noWholeRequest(start, ttl, b.n)
+			}
 			for _, s := range work[i:] {
-				r.deferOne(s, budget, rs)
+				r.deferOne(s, why, rs)
 			}
 			return fit
 		}
@@ -172,6 +180,15 @@ func (r *Rotator) plan(work []*state, start time.Time, ttl time.Duration, rs *ru
 	}
 	rs.next = r.nextRuns(b)
 	return fit
+}
+
+// noWholeRequest says why a run whose lease of ttl began at start has no
+// write slot left after n: the slot's token request would not have a whole
+// request timeout before the run's token requests end.
+func (r *Rotator) noWholeRequest(start time.Time, ttl time.Duration, n int) string {
+	return fmt.Sprintf("no whole token request fits in this run after its %d write(s): a request may take %s (ROTATOR_REQUEST_TIMEOUT) "+
+		"and the run's token requests end %s into its %s lease: lower ROTATOR_REQUEST_TIMEOUT, or give the run more time (the function's Timeout)",
+		n, r.requestTimeout(), fetchEnd(start, ttl).Sub(start).Round(time.Second), ttl.Round(time.Second))
 }
 
 // fetchEnd is when the token requests of a run whose lease of ttl began

@@ -3,6 +3,7 @@ package rotate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,100 @@ func TestNoTimeForARequestIsDeferredUncounted(t *testing.T) {
 	}
 	if o := sum.Deferred[0]; o.TokenRequest != "" || o.EarlyRequest {
 		t.Errorf("deferred partner counts token request %q (early %v); want none: nothing was sent", o.TokenRequest, o.EarlyRequest)
+	}
+}
+
+// TestRequestTimeoutUpToItsLimit: every request timeout ROTATOR_REQUEST_TIMEOUT
+// allows (up to 2 minutes) leaves room for the run's token requests. The
+// sized lease grows so that the last write slot's request still has a whole
+// timeout before token requests end: with the 2-minute lease floor, a
+// timeout from about 88 s on left no slot at all, and every due profile
+// was deferred, run after run, for a PutParameter budget.
+func TestRequestTimeoutUpToItsLimit(t *testing.T) {
+	for _, timeout := range []time.Duration{10 * time.Second, 80 * time.Second, 90 * time.Second, 2 * time.Minute} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			h := budgetHarness(t, 3, 1)
+			h.r.LeaseTTL = 0 // sized to the work, as in the Lambda
+			h.r.WriteRate = 3
+			h.fetch.timeout = timeout
+			// The Lambda's deadline (900 s less the handler's margin).
+			ctx, cancel := context.WithTimeout(context.Background(), 895*time.Second)
+			defer cancel()
+			sum, err := h.r.Run(ctx, Request{})
+			if err != nil || len(sum.Refreshed) != 3 {
+				t.Fatalf("Run with a %s request timeout = %d refreshed, %d deferred (%v), %v; want the 3 due profiles refreshed",
+					timeout, len(sum.Refreshed), len(sum.Deferred), reasons(sum.Deferred), err)
+			}
+		})
+	}
+}
+
+// TestNoSlotForARequestTimeoutSaysSo: when the run's lease is cut by its
+// deadline so that no whole request fits, the deferral names the request
+// timeout (ROTATOR_REQUEST_TIMEOUT), not the PutParameter budget.
+func TestNoSlotForARequestTimeoutSaysSo(t *testing.T) {
+	h := budgetHarness(t, 2, 1)
+	h.r.LeaseTTL = 0
+	h.r.WriteRate = 3
+	h.r.Interval = time.Hour // the next run's start is not judged here
+	h.fetch.timeout = 2 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	sum, _ := h.r.Run(ctx, Request{})
+	if len(sum.Refreshed) != 0 || h.fetch.calls.Load() != 0 {
+		t.Fatalf("Run with a 2 m request timeout in a 100 s run = %d refreshed, %d requests; want none", len(sum.Refreshed), h.fetch.calls.Load())
+	}
+	all := append(sum.Deferred, sum.Failed...)
+	if len(all) != 2 {
+		t.Fatalf("Run = %+v; want both profiles deferred or failed", sum)
+	}
+	for _, o := range all {
+		if !strings.Contains(o.Reason, "ROTATOR_REQUEST_TIMEOUT") || strings.Contains(o.Reason, "PutParameter budget") {
+			t.Errorf("%s %s: %q; want the request timeout named (ROTATOR_REQUEST_TIMEOUT), not the PutParameter budget", o.Profile, o.Action, o.Reason)
+		}
+	}
+}
+
+func reasons(os []Outcome) []string {
+	var s []string
+	for _, o := range os {
+		s = append(s, o.Reason)
+	}
+	return s
+}
+
+// TestDeferredAfterALongRun: a run whose lease outlasts the schedule's
+// interval holds the scheduled events that arrive meanwhile back (reserved
+// concurrency 1 throttles them), and Lambda retries a throttled
+// asynchronous invocation with a backoff of up to 5 minutes. So the next
+// run may start up to 5 minutes after this one's lease ends, and a
+// deferral is judged against that start; a run whose lease ends before the
+// next scheduled event is judged against the schedule alone.
+func TestDeferredAfterALongRun(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		interval time.Duration
+		left     time.Duration // the deferred profile's stored token
+		fail     bool
+	}{
+		{"lease outlasts the interval, token expires within the retry backoff", 10 * time.Second, 3 * time.Minute, true},
+		{"lease outlasts the interval, token outlasts the retry backoff", 10 * time.Second, 7 * time.Minute, false},
+		{"lease within the interval", time.Minute, 3 * time.Minute, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := budgetHarness(t, 2, 1) // a 16 s lease, one write slot
+			h.r.Interval = tt.interval
+			h.seed(t, "p-1", tt.left) // p-0 has no record: it goes first
+			sum, err := h.run(t, Request{})
+			if !slices.Equal(outcomeNames(sum.Refreshed), []string{"p-0"}) {
+				t.Fatalf("refreshed %v; want [p-0]", outcomeNames(sum.Refreshed))
+			}
+			switch {
+			case tt.fail && (err == nil || len(sum.Failed) != 1 || len(sum.Deferred) != 0):
+				t.Fatalf("Run = %d deferred, %d failed, %v; want p-1 failed: the next run may start 5 minutes after this one's lease", len(sum.Deferred), len(sum.Failed), err)
+			case !tt.fail && (err != nil || len(sum.Deferred) != 1):
+				t.Fatalf("Run = %d deferred, %d failed (%v), %v; want p-1 deferred", len(sum.Deferred), len(sum.Failed), reasons(sum.Failed), err)
+			}
+		})
 	}
 }

@@ -24,12 +24,22 @@ import (
 // until the next run can replace it.
 const consumerSkew = 60 * time.Second
 
+// asyncRetryMax bounds Lambda's wait before it retries an asynchronous
+// invocation it throttled: "The retry interval increases exponentially
+// from 1 second after the first attempt to a maximum of 5 minutes"
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+// With reserved concurrency 1, the scheduled events that arrive while a
+// run works are throttled so.
+const asyncRetryMax = 5 * time.Minute
+
 // nextRuns is the plan of the runs after this one, as this run can tell
-// it: the first starts after this run's lease (reserved concurrency 1
-// holds the scheduled events back) or the schedule's interval, whichever
-// is later, and each after the same gap; each writes as many profiles as
-// this run's budget held, a slot apart. Profiles that fall due meanwhile
-// are not counted.
+// it, conservatively: the first starts after the schedule's interval, or,
+// when this run's lease outlasts it, after the lease and Lambda's longest
+// retry backoff (the scheduled events that came meanwhile were throttled,
+// and one may be retried up to asyncRetryMax after the run ends); each
+// next one after the same gap; each writes as many profiles as this run's
+// budget held, a slot apart. Profiles that fall due meanwhile are not
+// counted.
 type nextRuns struct {
 	start  time.Time     // the first next run's start
 	gap    time.Duration // between runs
@@ -39,7 +49,10 @@ type nextRuns struct {
 
 // nextRuns is the plan of the runs after one whose budget is b.
 func (r *Rotator) nextRuns(b *writeBudget) nextRuns {
-	gap := max(r.interval(), b.ttl)
+	gap := r.interval()
+	if b.ttl > gap {
+		gap = b.ttl + asyncRetryMax
+	}
 	return nextRuns{start: r.now().Add(gap), gap: gap, slot: b.interval, perRun: max(b.n, 1)}
 }
 

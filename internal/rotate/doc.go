@@ -29,7 +29,9 @@
 // 3/4 of it: a request cut off by the run's end may have been answered
 // with a token the provider counted, and lost. What does not
 // fit is Deferred: reported, logged as a warning and counted, not a
-// failure, and taken first by the next run (Interval later), most urgent
+// failure, and taken first by the next run (Interval later; after a run
+// whose lease outlasts Interval, up to 5 minutes after the lease, Lambda's
+// longest retry backoff for the throttled scheduled events), most urgent
 // first; a deferred profile that the next runs' own plan (the deferred
 // ahead of it written first, at the same rate and as many per run) would
 // not write a minute before its stored token expires is a failure that

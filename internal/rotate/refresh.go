@@ -223,7 +223,7 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		return
 	}
 	if rt := r.requestTimeout(); !hasTime(ctx, rt) {
-		r.deferOne(s, fmt.Sprintf("this run's token requests must end in less than a whole request timeout (%s)", rt), rs)
+		r.deferOne(s, fmt.Sprintf("this run's token requests must end in less than a whole request timeout (%s, ROTATOR_REQUEST_TIMEOUT)", rt), rs)
 		return
 	}
 	sent := r.now()

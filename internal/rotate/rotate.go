@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -77,9 +75,11 @@ type Rotator struct {
 	// LeaseTTL is how long a run's lease lasts if the run dies without
 	// releasing it. Everything a run does under the lease is bounded to 7/8
 	// of it (see the package doc). Zero sizes it to the run's work: the
-	// time its writes take at WriteRate, plus room (at least 2m). Set or
-	// sized, it never runs past the deadline of the run's context (the
-	// Lambda's own deadline, after which the run cannot be alive).
+	// time its writes take at WriteRate, plus room for the last one's
+	// token request (the Fetcher's request timeout) and more (at least
+	// 2m). Set or sized, it never runs past the deadline of the run's
+	// context (the Lambda's own deadline, after which the run cannot be
+	// alive).
 	LeaseTTL time.Duration
 	// WriteRate is the PutParameter calls per second this rotator may make:
 	// the account's PutParameter quota less what other applications in the
@@ -143,108 +143,9 @@ type Request struct {
 	CredentialsChanged []string `json:"credentials_changed,omitempty"`
 }
 
-// Action is what a run did with a profile.
-type Action string
-
-// The actions.
-const (
-	Refreshed Action = "refreshed"
-	Skipped   Action = "skipped"
-	Failed    Action = "failed"
-	// Deferred: due, but this run's write budget went to more urgent
-	// profiles; the next run takes it. No token was requested.
-	Deferred Action = "deferred"
-)
-
-// Outcome is one profile's result.
-type Outcome struct {
-	Profile   string `json:"profile"`
-	Action    Action `json:"action"`
-	Reason    string `json:"reason"`
-	Parameter string `json:"parameter"`
-	// ExpiresAt is when the token now stored expires (nil when none is).
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	// TokenRequest is why this run requested a token for the profile ("":
-	// it requested none), whether or not the request succeeded.
-	TokenRequest Reason `json:"token_request,omitempty"`
-	// EarlyRequest: the token requested replaces one that had been used for
-	// less than half its lifetime, for a reason that is not Excused.
-	EarlyRequest bool `json:"early_request,omitempty"`
-	// Attempts is how many HTTP requests that token request sent: more
-	// than one when the client retried (a timeout, 429, 5xx), and the
-	// provider may have issued a token for each. 0 when none was sent.
-	Attempts int `json:"attempts,omitempty"`
-
-	// For the log line: how long the replaced token had been used, its
-	// lifetime, and the new token's lifetime.
-	replacedAfter, prevLifetime, lifetime time.Duration
-}
-
-// Summary is a run's answer.
-type Summary struct {
-	Refreshed []Outcome `json:"refreshed"`
-	Skipped   []Outcome `json:"skipped"`
-	Failed    []Outcome `json:"failed"`
-	Deferred  []Outcome `json:"deferred"`
-}
-
-func emptySummary() Summary {
-	return Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}, Deferred: []Outcome{}}
-}
-
-// Outcomes returns every outcome, sorted by profile.
-func (s Summary) Outcomes() []Outcome {
-	all := slices.Concat(s.Refreshed, s.Skipped, s.Failed, s.Deferred)
-	sort.Slice(all, func(i, j int) bool { return all[i].Profile < all[j].Profile })
-	return all
-}
-
-// RunError reports the profiles a run could not refresh.
-type RunError struct {
-	Failed []Outcome
-}
-
-func (e *RunError) Error() string {
-	parts := make([]string, len(e.Failed))
-	for i, o := range e.Failed {
-		parts[i] = fmt.Sprintf("%s (%s)", o.Profile, o.Reason)
-	}
-	return fmt.Sprintf("rotate: %d profile(s) failed: %s", len(e.Failed), strings.Join(parts, "; "))
-}
-
 // ErrUnknownProfile is returned when a request names a profile that is not
 // in the document; nothing is done.
 var ErrUnknownProfile = errors.New("rotate: unknown profile")
-
-// state is one profile's progress through a run.
-type state struct {
-	p       profile.Profile
-	stored  *tokenstore.Stored
-	due     bool
-	reason  string
-	creds   clientcred.Credentials
-	outcome Outcome
-	// unread: the run's first read of the records failed for this (forced)
-	// profile, so the re-read under the lease has nothing to compare with.
-	unread bool
-	// writeAt is the profile's write slot (see budget.go).
-	writeAt time.Time
-	// deferWhy says why the profile's token was not requested, when it was
-	// deferred (see defer.go).
-	deferWhy string
-	// cause is why the profile is due when the due rule did not decide it
-	// (forced, credentials changed); requested is the reason of the token
-	// request this run made ("" when none), early and replacedAfter and
-	// prevLifetime describe the token it replaces (see reasons.go).
-	cause, requested            Reason
-	early                       bool
-	replacedAfter, prevLifetime time.Duration
-	// attempts is how many HTTP requests the token request sent.
-	attempts int
-	// proven: skipped because the stored token was requested with the
-	// secret's current version; it is not failing (see failures.go).
-	proven bool
-}
 
 // Run performs one rotation. It returns the summary and, when any profile
 // failed, a *RunError naming each (the summary is complete either way).
@@ -348,38 +249,6 @@ func (r *Rotator) selectProfiles(names []string) ([]profile.Profile, error) {
 		return nil, fmt.Errorf("%w: %s (known: %s)", ErrUnknownProfile, strings.Join(unknown, ", "), strings.Join(profile.Names(r.Profiles), ", "))
 	}
 	return out, nil
-}
-
-func (s *state) skip(reason string) {
-	s.outcome = Outcome{Profile: s.p.Name, Action: Skipped, Reason: reason, Parameter: s.p.Parameter, ExpiresAt: s.storedExpiry()}
-}
-
-func (s *state) fail(reason string) {
-	s.outcome = Outcome{Profile: s.p.Name, Action: Failed, Reason: reason, Parameter: s.p.Parameter, ExpiresAt: s.storedExpiry()}
-}
-
-func (s *state) storedExpiry() *time.Time {
-	if s.stored == nil || s.stored.Err != nil {
-		return nil
-	}
-	t := s.stored.Record.ExpiresAt
-	return &t
-}
-
-func (r *Rotator) log(ctx context.Context, o Outcome) {
-	level := slog.LevelInfo
-	switch o.Action {
-	case Failed:
-		level = slog.LevelError
-	case Deferred:
-		level = slog.LevelWarn
-	}
-	attrs := []slog.Attr{slog.String("profile", o.Profile), slog.String("action", string(o.Action)), slog.String("reason", o.Reason), slog.String("parameter", o.Parameter)}
-	if o.ExpiresAt != nil {
-		attrs = append(attrs, slog.Time("expires_at", *o.ExpiresAt))
-	}
-	attrs = append(attrs, o.auditAttrs()...)
-	r.logger().LogAttrs(ctx, level, "profile "+string(o.Action), attrs...)
 }
 
 // forEach runs fn on every item with at most n at once.

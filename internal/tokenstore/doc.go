@@ -14,11 +14,12 @@
 // Leases (Store.Lease) keep two rotator runs from fetching the same
 // profiles at once: a lease is a parameter (LeaseName) created with
 // Overwrite=false, which SSM creates atomically. An expired lease is taken
-// over by overwriting it and checking that this write made the next
-// version; the runs that lose that race have overwritten the winner's value
-// too, so a lease is held until the latest expiry any of its versions names
-// (GetParameterHistory), and the winner's release, finding another value,
-// leaves it to that expiry. A run deletes only a lease whose value (a random
+// over by overwriting it and checking that the version this write replaced
+// holds the expired value the run found (versions restart when a lease is
+// released and created again); the runs that lose that race have
+// overwritten the winner's value too, so a lease is held until the latest
+// expiry any of its versions names (GetParameterHistory), and the winner's
+// release, finding another value, leaves it to that expiry. A run deletes only a lease whose value (a random
 // nonce) is still its own. SSM has no compare-and-delete, so a release and
 // another run's take-over of the expired lease can still race in a narrow
 // window; runs exclude each other only through the same lease parameter, so

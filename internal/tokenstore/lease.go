@@ -30,9 +30,11 @@ func LeaseName(name string) string { return name + tokenrecord.LeaseSuffix }
 //
 // A lease is created with Overwrite=false, which only one run can do. An
 // expired one is taken over by overwriting it, and the take-over counts only
-// if this write made the version right after the expired lease's: SSM
-// numbers a parameter's versions one by one, so when several runs find the
-// same expired lease, exactly one of them holds it afterwards. (Deleting and
+// if the version this write replaced holds the very value (unique by its
+// nonce) that the run found expired: SSM numbers a parameter's versions one
+// by one, so when several runs find the same expired lease, only the first
+// write replaces it, and a late write over a lease that was released and
+// created again since replaces that lease's value. (Deleting and
 // re-creating it instead would let a second run delete the fresh lease of
 // the first, and both would fetch the token.) The runs that lose that race
 // have overwritten the winner's value too, so a lease is held until the
@@ -110,12 +112,37 @@ func (s *Store) Lease(ctx context.Context, name, owner string, now time.Time, tt
 	if err != nil {
 		return nil, fmt.Errorf("tokenstore: lease %s: take over expired lease: %w", param, err)
 	}
-	// Version 1: the expired lease was released before this write, which
-	// created a new one.
-	if out.Version != latest.Version+1 && out.Version != 1 {
+	if out.Version == 1 {
+		// The expired lease was released before this write, which created
+		// a new one: a create, which only one run can make.
+		return release, nil
+	}
+	won, err := s.overwrote(ctx, param, out.Version, aws.ToString(latest.Value))
+	if err != nil {
+		return nil, fmt.Errorf("tokenstore: lease %s: check take-over: %w", param, err)
+	}
+	if !won {
 		return nil, ErrLeaseHeld // another run took it over first
 	}
 	return release, nil
+}
+
+// overwrote reports whether version of the lease parameter param (this
+// run's take-over) was written right over expired, the value this run
+// found expired. Version numbers alone cannot tell: they restart at 1
+// when the lease is deleted and created again, so after a release and a
+// fresh lease, a late take-over can make exactly the version number that
+// follows the one it found. Lease values are unique (a nonce each), so
+// the version before this run's holding exactly the value it found
+// expired means no other run wrote, released or created the lease in
+// between.
+func (s *Store) overwrote(ctx context.Context, param string, version int64, expired string) (bool, error) {
+	versions, err := s.leaseHistory(ctx, param)
+	if err != nil {
+		return false, err
+	}
+	i := slices.IndexFunc(versions, func(v types.ParameterHistory) bool { return v.Version == version-1 })
+	return i >= 0 && aws.ToString(versions[i].Value) == expired, nil
 }
 
 // leaseHistory returns every version of the lease parameter param, none

@@ -1,4 +1,4 @@
-package tokenstore
+package tokenstore_test
 
 import (
 	"context"
@@ -11,28 +11,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/m2mtokens/oauth-token-rotator/internal/testing/leasetest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
+	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
-
-// gatedTakeOver calls before ahead of each take-over of a lease (a
-// PutParameter with Overwrite=true on a .lock parameter), so a test can
-// hold a run there, after it found the lease expired, while others go on.
-type gatedTakeOver struct {
-	API
-	before func()
-}
-
-func (g gatedTakeOver) PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
-	if aws.ToBool(in.Overwrite) && strings.HasSuffix(aws.ToString(in.Name), ".lock") {
-		g.before()
-	}
-	return g.API.PutParameter(ctx, in, opts...)
-}
 
 // retriedCreate sends each lease create (Overwrite=false) twice and
 // answers with the second result, as the SDK's retry does when SSM applied
 // the first but its answer was lost: ParameterAlreadyExists.
-type retriedCreate struct{ API }
+type retriedCreate struct{ tokenstore.API }
 
 func (r retriedCreate) PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
 	out, err := r.API.PutParameter(ctx, in, opts...)
@@ -53,7 +40,7 @@ func TestLeasesAgainstMoto(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	putLease := func(t *testing.T, name, value string) {
 		t.Helper()
-		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(LeaseName(name)), Value: aws.String(value),
+		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(tokenstore.LeaseName(name)), Value: aws.String(value),
 			Type: types.ParameterTypeString, Overwrite: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
@@ -61,7 +48,7 @@ func TestLeasesAgainstMoto(t *testing.T) {
 	}
 	leaseValue := func(t *testing.T, name string) (string, bool) {
 		t.Helper()
-		out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(LeaseName(name))})
+		out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(tokenstore.LeaseName(name))})
 		var nf *types.ParameterNotFound
 		if errors.As(err, &nf) {
 			return "", false
@@ -76,9 +63,9 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		const name = "/leases/live"
 		live := "run-a " + now.Add(time.Minute).Format(time.RFC3339Nano)
 		putLease(t, name, live)
-		_, err := (&Store{API: client}).Lease(ctx, name, "run-b", now, time.Minute)
-		if !errors.Is(err, ErrLeaseHeld) {
-			t.Fatalf("Lease over a live lease = %v; want ErrLeaseHeld", err)
+		_, err := (&tokenstore.Store{API: client}).Lease(ctx, name, "run-b", now, time.Minute)
+		if !errors.Is(err, tokenstore.ErrLeaseHeld) {
+			t.Fatalf("Lease over a live lease = %v; want tokenstore.ErrLeaseHeld", err)
 		}
 		if v, _ := leaseValue(t, name); v != live {
 			t.Errorf("lease = %q after a refused Lease; want it untouched (%q)", v, live)
@@ -87,7 +74,7 @@ func TestLeasesAgainstMoto(t *testing.T) {
 
 	t.Run("a create whose answer was lost and whose retry found the lease is ours", func(t *testing.T) {
 		const name = "/leases/lost-answer"
-		release, err := (&Store{API: retriedCreate{API: client}}).Lease(ctx, name, "run-a", now, time.Minute)
+		release, err := (&tokenstore.Store{API: retriedCreate{API: client}}).Lease(ctx, name, "run-a", now, time.Minute)
 		if err != nil {
 			t.Fatalf("Lease = %v; want the lease (the value SSM holds is this run's own)", err)
 		}
@@ -104,7 +91,7 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "/leases/" + strings.ReplaceAll(tt.name, " ", "-")
 			putLease(t, name, tt.value)
-			release, err := (&Store{API: client}).Lease(ctx, name, "run-b", now, time.Minute)
+			release, err := (&tokenstore.Store{API: client}).Lease(ctx, name, "run-b", now, time.Minute)
 			if err != nil {
 				t.Fatalf("Lease over %q = %v; want the lease taken over", tt.value, err)
 			}
@@ -125,8 +112,8 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		// their take-over; a's completes first (a 10-minute lease), then
 		// b's (a 1-minute one).
 		aAt, bAt, aGo, bGo := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
-		a := &Store{API: gatedTakeOver{API: client, before: func() { close(aAt); <-aGo }}}
-		b := &Store{API: gatedTakeOver{API: client, before: func() { close(bAt); <-bGo }}}
+		a := &tokenstore.Store{API: leasetest.GatedTakeOver{API: client, Before: func() { close(aAt); <-aGo }}}
+		b := &tokenstore.Store{API: leasetest.GatedTakeOver{API: client, Before: func() { close(bAt); <-bGo }}}
 		type result struct {
 			release func(context.Context)
 			err     error
@@ -143,34 +130,69 @@ func TestLeasesAgainstMoto(t *testing.T) {
 		if first.err != nil {
 			t.Fatalf("run a: Lease = %v; want the expired lease taken over", first.err)
 		}
-		if !errors.Is(second.err, ErrLeaseHeld) {
+		if !errors.Is(second.err, tokenstore.ErrLeaseHeld) {
 			if second.err == nil {
 				second.release(ctx)
 			}
-			t.Fatalf("run b: Lease = %v while run a holds the lease; want ErrLeaseHeld (both runs would fetch the token)", second.err)
+			t.Fatalf("run b: Lease = %v while run a holds the lease; want tokenstore.ErrLeaseHeld (both runs would fetch the token)", second.err)
 		}
 		// Run b's losing write left its own value, with its 1-minute
 		// expiry, in the lease. A run c two minutes on, while run a still
 		// works under its 10-minute lease, must not take it over.
-		if rel, err := (&Store{API: client}).Lease(ctx, name, "run-c", now.Add(2*time.Minute), time.Minute); !errors.Is(err, ErrLeaseHeld) {
+		if rel, err := (&tokenstore.Store{API: client}).Lease(ctx, name, "run-c", now.Add(2*time.Minute), time.Minute); !errors.Is(err, tokenstore.ErrLeaseHeld) {
 			if err == nil {
 				rel(ctx)
 			}
-			t.Fatalf("run c: Lease 2 minutes on, while run a's 10-minute lease lasts = %v; want ErrLeaseHeld (runs a and c would both fetch)", err)
+			t.Fatalf("run c: Lease 2 minutes on, while run a's 10-minute lease lasts = %v; want tokenstore.ErrLeaseHeld (runs a and c would both fetch)", err)
 		}
 		// Run a's release leaves the lease (its value is b's), which
 		// lasts until run a's expiry; then it is taken over.
 		first.release(ctx)
-		if _, err := (&Store{API: client}).Lease(ctx, name, "run-d", now.Add(9*time.Minute), time.Minute); !errors.Is(err, ErrLeaseHeld) {
-			t.Errorf("run d: Lease before run a's lease expired = %v; want ErrLeaseHeld", err)
+		if _, err := (&tokenstore.Store{API: client}).Lease(ctx, name, "run-d", now.Add(9*time.Minute), time.Minute); !errors.Is(err, tokenstore.ErrLeaseHeld) {
+			t.Errorf("run d: Lease before run a's lease expired = %v; want tokenstore.ErrLeaseHeld", err)
 		}
-		release, err := (&Store{API: client}).Lease(ctx, name, "run-d", now.Add(11*time.Minute), time.Minute)
+		release, err := (&tokenstore.Store{API: client}).Lease(ctx, name, "run-d", now.Add(11*time.Minute), time.Minute)
 		if err != nil {
 			t.Fatalf("Lease after run a's lease expired = %v", err)
 		}
 		release(ctx)
 		if v, ok := leaseValue(t, name); ok {
 			t.Errorf("lease = %q after run d released it; want it deleted", v)
+		}
+	})
+	t.Run("a take-over that lost to a released and re-created lease does not hold it", func(t *testing.T) {
+		const name = "/leases/recreated"
+		putLease(t, name, "dead-run "+now.Add(-time.Second).Format(time.RFC3339Nano))
+		// Runs a and b both find the dead run's lease (version 1) expired;
+		// b pauses before its take-over. a takes it over (version 2),
+		// works and releases it (deletes it); c creates a fresh lease,
+		// which SSM numbers version 1 again. b's overwrite then makes
+		// version 2, right after the version it found: b must still see
+		// that it overwrote c's lease, not the dead run's.
+		bAt, bGo := make(chan struct{}), make(chan struct{})
+		b := &tokenstore.Store{API: leasetest.GatedTakeOver{API: client, Before: func() { close(bAt); <-bGo }}}
+		rb := make(chan error, 1)
+		go func() {
+			rel, err := b.Lease(ctx, name, "run-b", now, time.Minute)
+			if err == nil {
+				rel(ctx)
+			}
+			rb <- err
+		}()
+		<-bAt
+		releaseA, err := (&tokenstore.Store{API: client}).Lease(ctx, name, "run-a", now, time.Minute)
+		if err != nil {
+			t.Fatalf("run a: Lease over the dead run's expired lease = %v; want it taken over", err)
+		}
+		releaseA(ctx)
+		releaseC, err := (&tokenstore.Store{API: client}).Lease(ctx, name, "run-c", now, time.Minute)
+		if err != nil {
+			t.Fatalf("run c: Lease after run a released it = %v; want a fresh lease", err)
+		}
+		defer releaseC(ctx)
+		close(bGo)
+		if err := <-rb; !errors.Is(err, tokenstore.ErrLeaseHeld) {
+			t.Fatalf("run b: Lease = %v while run c holds the lease created after a's release; want tokenstore.ErrLeaseHeld (runs b and c would both fetch)", err)
 		}
 	})
 }

@@ -3,7 +3,10 @@ package tokencache
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,5 +186,63 @@ func TestInvalidateAsReadEnds(t *testing.T) {
 	clk.Advance(DefaultMaxAge)
 	if got := mustToken(t, c, testProfile); got != "token-2" || f.Reads() != 3 {
 		t.Errorf("Token after a rejection as its read ended = %q after %d reads; want token-2 from a third read", got, f.Reads())
+	}
+}
+
+// blockingLog is a slog handler that holds the first record whose message
+// is msg: it sends on at, then waits for proceed.
+type blockingLog struct {
+	slog.Handler
+	msg         string
+	at, proceed chan struct{}
+	once        *sync.Once
+}
+
+func (b blockingLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == b.msg {
+		b.once.Do(func() { b.at <- struct{}{}; <-b.proceed })
+	}
+	return b.Handler.Handle(ctx, r)
+}
+
+// TestInvalidateAfterPublishBeforeFlightEnds checks the window between a
+// read publishing its entry and its flight returning (the read logs in
+// between): a token rejected there (Invalidate returns true) is not served
+// to a Token call made after the rejection, which would otherwise join the
+// flight still answering with it. The caller gets a read that starts after
+// the rejection.
+func TestInvalidateAfterPublishBeforeFlightEnds(t *testing.T) {
+	f, clk := newFakeSSM(), newClock()
+	f.put(t, testProfile, "token-1", t0, time.Hour)
+	h := blockingLog{Handler: slog.NewJSONHandler(io.Discard, nil), msg: "tokencache: token record read again after failed reads",
+		at: make(chan struct{}), proceed: make(chan struct{}), once: &sync.Once{}}
+	c := New(f, Config{Now: clk.Now, Logger: slog.New(h)})
+	src := c.Source(testProfile)
+	mustToken(t, c, testProfile)
+
+	// A read fails: token-1 is served stale. After the minimum read
+	// interval, a read answers token-1 again and logs that it did.
+	f.setErr(errors.New("ThrottlingException: rate exceeded"))
+	clk.Advance(DefaultMaxAge)
+	mustToken(t, c, testProfile)
+	f.setErr(nil)
+	clk.Advance(2 * DefaultMinReadInterval)
+	first := tokenAsync(src)
+	<-h.at // the read has published token-1 and is logging
+
+	if !src.Invalidate("token-1") {
+		t.Fatal("Invalidate(token-1) after the read published it = false; want true")
+	}
+	f.put(t, testProfile, "token-2", t0, time.Hour) // the rotator replaces it
+	misses := c.Stats().Misses
+	after := tokenAsync(src)
+	for c.Stats().Misses == misses {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let it reach the flight (if it is slower, the test passes without proving anything)
+	close(h.proceed)
+	<-first
+	if r := <-after; r.err != nil || r.token != "token-2" {
+		t.Fatalf("Token called after Invalidate(token-1) returned true = %q, %v; want token-2 from a read that started after the rejection", r.token, r.err)
 	}
 }

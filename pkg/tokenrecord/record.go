@@ -64,23 +64,6 @@ func Marshal(r Record) ([]byte, error) {
 	return b, nil
 }
 
-// Parse decodes and validates a stored record. Unknown fields are ignored.
-// Errors name the broken field, never its value.
-func Parse(b []byte) (Record, error) {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		// json errors may quote a fragment of the input, which can be a
-		// token: report only the kind of problem.
-		return Record{}, fmt.Errorf("%w: not a JSON object with the record's fields (%s)", ErrInvalid, jsonErrorKind(err))
-	}
-	if err := r.validate(); err != nil {
-		return Record{}, err
-	}
-	r.ExpiresAt = r.ExpiresAt.UTC()
-	r.IssuedAt = r.IssuedAt.UTC()
-	return r, nil
-}
-
 func (r Record) validate() error {
 	switch {
 	case r.AccessToken == "":
@@ -91,28 +74,14 @@ func (r Record) validate() error {
 		return fmt.Errorf("%w: expires_at is missing", ErrInvalid)
 	case r.IssuedAt.IsZero():
 		return fmt.Errorf("%w: issued_at is missing", ErrInvalid)
+	case r.ExpiresAt.Year() < 1 || r.IssuedAt.Year() < 1:
+		return fmt.Errorf("%w: a time is before the year 0001", ErrInvalid)
 	case !r.ExpiresAt.After(r.IssuedAt):
 		return fmt.Errorf("%w: expires_at is not after issued_at", ErrInvalid)
 	case r.Profile == "":
 		return fmt.Errorf("%w: profile is empty", ErrInvalid)
 	}
 	return nil
-}
-
-// jsonErrorKind describes a JSON decoding error without quoting the input.
-func jsonErrorKind(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("syntax error at offset %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q has the wrong type", typ.Field)
-	case strings.Contains(err.Error(), "parsing time"):
-		return "a time is not RFC 3339"
-	default:
-		return "malformed"
-	}
 }
 
 // ValidAt reports whether the token may still be used at now with skew to

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,92 @@ func TestParse(t *testing.T) {
 				t.Errorf("error %q quotes the token", err)
 			}
 		})
+	}
+}
+
+// TestParseLikeEveryReader: Parse reads a record as the Python and Node
+// readers do (TestReaders compares them on these forms too): keys matched
+// exactly, a time's JSON string decoded before it is read, RFC 3339 with
+// '.' before the fraction, offsets up to 23:59, the year 0001 or later.
+func TestParseLikeEveryReader(t *testing.T) {
+	rec := func(rest string) []byte {
+		return []byte(`{"access_token":"abc","issued_at":"2026-11-22T10:00:00Z",` + rest + `}`)
+	}
+	exp := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name, rest string
+		profile    string // "": refused
+		expiresAt  time.Time
+	}{
+		{"a JSON escape in a time", `"expires_at":"2026-11-23T10:00:00\u005a","profile":"p"`, "p", exp},
+		{"a fraction of 12 digits", `"expires_at":"2026-11-23T10:00:00.123456789123Z","profile":"p"`, "p", exp.Add(123456789)},
+		{"an offset of 23:59", `"expires_at":"2026-11-24T09:59:00+23:59","profile":"p"`, "p", exp},
+		{"profile, then a case-variant Profile", `"expires_at":"2026-11-23T10:00:00Z","profile":"p","Profile":"other"`, "p", exp},
+		{"a key repeated: the last counts", `"expires_at":"2026-11-23T10:00:00Z","profile":"other","profile":"p"`, "p", exp},
+		{"upper-case keys", `"EXPIRES_AT":"2026-11-23T10:00:00Z","PROFILE":"p"`, "", time.Time{}},
+		{"a comma before the fraction", `"expires_at":"2026-11-23T10:00:00,5Z","profile":"p"`, "", time.Time{}},
+		{"a '.' without digits", `"expires_at":"2026-11-23T10:00:00.Z","profile":"p"`, "", time.Time{}},
+		{"an offset of 24:00", `"expires_at":"2026-11-24T10:00:00+24:00","profile":"p"`, "", time.Time{}},
+		{"an offset of 00:60", `"expires_at":"2026-11-23T09:00:00-00:60","profile":"p"`, "", time.Time{}},
+		{"second 60", `"expires_at":"2026-11-23T09:59:60Z","profile":"p"`, "", time.Time{}},
+		{"February 30th", `"expires_at":"2027-02-30T10:00:00Z","profile":"p"`, "", time.Time{}},
+		{"a lower-case t", `"expires_at":"2026-11-23t10:00:00Z","profile":"p"`, "", time.Time{}},
+		{"the year 0000", `"expires_at":"2026-11-23T10:00:00Z","profile":"p","issued_at":"0000-01-01T00:00:00Z"`, "", time.Time{}},
+		{"NaN in an unknown field", `"expires_at":"2026-11-23T10:00:00Z","profile":"p","x":NaN`, "", time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Parse(rec(tt.rest))
+			switch {
+			case tt.profile == "" && !errors.Is(err, ErrInvalid):
+				t.Fatalf("Parse(%s) = %v, %v; want ErrInvalid", rec(tt.rest), r, err)
+			case tt.profile != "" && (err != nil || r.Profile != tt.profile || !r.ExpiresAt.Equal(tt.expiresAt) || r.ExpiresAt.Location() != time.UTC):
+				t.Fatalf("Parse(%s) = %v (expires_at %s), %v; want profile %q, expires_at %s", rec(tt.rest), r, r.ExpiresAt.Format(time.RFC3339Nano), err, tt.profile, tt.expiresAt.Format(time.RFC3339Nano))
+			}
+		})
+	}
+}
+
+// TestParseReadsEveryField: every field of Record (each a string or a
+// time) comes back from Parse(Marshal(r)): Parse reads the fields by their
+// JSON keys, and a field added to Record must not be dropped.
+func TestParseReadsEveryField(t *testing.T) {
+	var r Record
+	v := reflect.ValueOf(&r).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			*f = fmt.Sprintf("value-%d", i)
+		case *time.Time:
+			*f = time.Date(2026, 11, 22, 10, i, 0, 0, time.UTC)
+		default:
+			t.Fatalf("Record.%s is a %T; Parse reads only strings and times", v.Type().Field(i).Name, f)
+		}
+	}
+	r.ExpiresAt = r.IssuedAt.Add(time.Hour)
+	b, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Parse(b); err != nil || got != r {
+		t.Errorf("Parse(Marshal(%#v)) = %#v, %v; want every field back", r, got, err)
+	}
+}
+
+// TestParseNesting: a record may nest 100 levels of objects and arrays
+// (brackets inside strings do not count), and no more, in Go as in every
+// reader (CPython's json.loads fails near 1,000).
+func TestParseNesting(t *testing.T) {
+	rec := func(levels int) []byte {
+		future := strings.Repeat("[", levels-1) + `"]]{\\\"[{"` + strings.Repeat("]", levels-1)
+		return []byte(`{"access_token":"abc","expires_at":"2026-11-23T10:00:00Z","issued_at":"2026-11-22T10:00:00Z","profile":"p","future":` + future + `}`)
+	}
+	if r, err := Parse(rec(100)); err != nil || r.AccessToken != "abc" {
+		t.Errorf("Parse(a record nested 100 levels deep) = %v, %v; want it read", r, err)
+	}
+	for _, levels := range []int{101, 3000} {
+		if _, err := Parse(rec(levels)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "nested more than 100 levels") {
+			t.Errorf("Parse(a record nested %d levels deep) = %v; want ErrInvalid saying it is nested too deeply", levels, err)
+		}
 	}
 }
 

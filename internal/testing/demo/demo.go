@@ -179,6 +179,7 @@ func (d *demo) close() {
 	}
 }
 
+// String is the figures on one line.
 func (f RunFigures) String() string {
 	return fmt.Sprintf("refreshed %d, skipped %d, failed %d | token requests %d | secret reads %d | SSM GetParameters %d, PutParameter %d",
 		f.Refreshed, f.Skipped, f.Failed, f.TokenRequests, f.SecretReads, f.ParameterReads, f.ParameterWrites)

@@ -44,6 +44,8 @@ type lineWriter struct {
 	partial []byte
 }
 
+// Write adds every whole line of p to the buffer (splitting one longer
+// than maxLineLength) and keeps the rest for the next Write, or flush.
 func (w *lineWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {

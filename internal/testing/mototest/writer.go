@@ -11,6 +11,7 @@ type lockedWriter struct {
 	b  *strings.Builder
 }
 
+// Write appends p under the lock.
 func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

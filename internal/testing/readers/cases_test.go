@@ -155,7 +155,33 @@ func forms(now time.Time) []form {
 		{"issued_at not before expires_at", "", fields(q(rfc(exp)), q(rfc(exp)), q(profileMark))},
 		{"token_type not a string", "", strings.Replace(std(rfc(exp)), `"Bearer"`, "5", 1)},
 		{"fingerprint not a string", "", std(rfc(exp)) + `,"fingerprint":7`},
+		{"secret_version not a string", "", std(rfc(exp)) + `,"secret_version":7`},
+		{"secret_version a string", "", std(rfc(exp)) + `,"secret_version":"a1b2c3d4-version"`},
 		{"access_token with white space", tokenFor("ws-1", 24) + " " + tokenFor("ws-2", 24), std(rfc(exp))},
+		// Go decodes a time's JSON string, escapes and all, before it
+		// reads it as RFC 3339, as the other languages do; it matches keys
+		// exactly, not case-insensitively; it refuses a comma before the
+		// fraction, offsets past 23:59 and the year 0000 (which Python's
+		// datetime cannot hold); Python refuses NaN and Infinity, as Go
+		// and Node do.
+		{"expires_at with a JSON escape (\\u005a for Z)", "", fields(`"`+strings.TrimSuffix(rfc(exp), "Z")+`\u005a"`, q(rfc(iss)), q(profileMark))},
+		{"profile, then a case-variant Profile of another", "", std(rfc(exp)) + `,"Profile":"another-tenant"`},
+		{"another's profile, then a case-variant Profile", "", fields(q(rfc(exp)), q(rfc(iss)), q("another-tenant")) + `,"Profile":` + q(profileMark)},
+		{"upper-case keys", "", fmt.Sprintf(`"TOKEN_TYPE":"Bearer","EXPIRES_AT":%q,"ISSUED_AT":%q,"PROFILE":%q`, rfc(exp), rfc(iss), profileMark)},
+		{"NaN in an unknown field", "", std(rfc(exp)) + `,"future":NaN`},
+		{"-Infinity in an unknown field", "", std(rfc(exp)) + `,"future":[-Infinity]`},
+		{"expires_at with a comma fraction", "", std(exp.Format("2006-01-02T15:04:05") + ",5Z")},
+		{"expires_at at +24:00", "", std(exp.Add(24*hour).Format("2006-01-02T15:04:05") + "+24:00")},
+		{"expires_at at -00:60", "", std(exp.Add(-hour).Format("2006-01-02T15:04:05") + "-00:60")},
+		{"issued_at in the year 0000", "", fields(q(rfc(exp)), q("0000-01-01T00:00:00Z"), q(profileMark))},
+		{"issued_at in the year 0001", "", fields(q(rfc(exp)), q("0001-01-01T00:00:01Z"), q(profileMark))},
+		// Records nest at most 100 levels (the record's object is level
+		// 1): CPython's json.loads raises RecursionError near 1,000
+		// (its recursion limit, less the caller's frames; 3.14 goes
+		// further), Go's decoder stops at 10,000, Node's far later.
+		{"a record nested 100 levels deep", "", std(rfc(exp)) + `,"future":` + nested(99)},
+		{"a record nested 101 levels deep", "", std(rfc(exp)) + `,"future":` + nested(100)},
+		{"an unknown field nested 3,000 deep", "", std(rfc(exp)) + `,"future":` + nested(3000)},
 	}
 	out := make([]form, len(list))
 	for i, l := range list {
@@ -166,6 +192,12 @@ func forms(now time.Time) []form {
 		out[i] = form{name: l.name, token: tok, value: fmt.Sprintf(`{"access_token":%q,%s}`, tok, l.rest)}
 	}
 	return out
+}
+
+// nested is n arrays, each in the one before, around a string that holds
+// brackets (which do not count).
+func nested(n int) string {
+	return strings.Repeat("[", n) + `"[[{\\\"[{"` + strings.Repeat("]", n)
 }
 
 // want is what the Go reader answers for v as profile's record at now: the

@@ -61,6 +61,7 @@ func TestReaders(t *testing.T) {
 				}
 				prefix := fmt.Sprintf("%s/%s-%s-", tokenrecord.DefaultPrefix, strings.ReplaceAll(r.name, "-", ""), strings.ReplaceAll(rt.name, ".", ""))
 				t.Run("forms", func(t *testing.T) { w.runForms(t, d, prefix+"form", r.extension) })
+				t.Run("profile names", func(t *testing.T) { w.runNames(t, startDriver(t, cmd())) })
 				for i, c := range cases(time.Now()) {
 					t.Run(c.name, func(t *testing.T) {
 						w.runCase(t, startDriver(t, cmd()), fmt.Sprintf("%s%d", prefix, i), c, r.extension)
@@ -178,7 +179,7 @@ func (w world) runForms(t *testing.T, d *driver, prefix string, viaExtension boo
 		param := fmt.Sprintf("%s%d", prefix, i)
 		served, kind := f.want(profileOf(param), now)
 		w.put(t, param, strings.ReplaceAll(f.value, profileMark, profileOf(param)))
-		secrets = append(secrets, f.value)
+		secrets = append(secrets, f.token) // not f.value: a form need not be JSON, which checkNoLeak takes the token from
 		w.proxy.Reset()
 		t.Logf("form %q: served %v, kind %q", f.name, served, kind)
 		if served {
@@ -216,4 +217,34 @@ func checkNoLeak(t *testing.T, transcript string, values []string) {
 			t.Errorf("the reader's output or errors contain %q, a piece of a token or raw record", piece)
 		}
 	}
+}
+
+// profileNames are names at the edges of the profile-name rule
+// (tokenrecord.CheckProfileName), which every reader applies.
+var profileNames = []string{
+	"valid-name_1.x", "lease.lock", ".lock", "a.lock.b", "x.LOCK", strings.Repeat("a", 128), strings.Repeat("a", 129),
+	"", "bad/name", "bad name", "name\n", "na\u00efve",
+}
+
+// runNames asks d for the token of each of profileNames, none stored: a
+// name the Go rule accepts is read (not_found); one it refuses is refused
+// (invalid_profile) without a GetParameter call.
+func (w world) runNames(t *testing.T, d *driver) {
+	w.proxy.Clear()
+	for _, name := range profileNames {
+		w.proxy.Reset()
+		out := d.call(t, map[string]any{"op": "get", "profile": name})
+		reads := w.proxy.Count(mototest.OpGetParameter)
+		if err := tokenrecord.CheckProfileName(name); err != nil {
+			if out.OK || out.Kind != "invalid_profile" || reads != 0 {
+				t.Errorf("get profile %q = ok %v, kind %q after %d GetParameter calls; want kind invalid_profile and no call (Go: the name %v)\n%s",
+					name, out.OK, out.Kind, reads, err, out.Text)
+			}
+			continue
+		}
+		if out.OK || out.Kind != "not_found" || reads == 0 {
+			t.Errorf("get profile %q = ok %v, kind %q after %d GetParameter calls; want not_found (Go accepts the name)\n%s", name, out.OK, out.Kind, reads, out.Text)
+		}
+	}
+	d.close(t)
 }

@@ -19,7 +19,10 @@ export const DEFAULT_SKEW_MS = 60_000; // kept before expires_at
 export const DEFAULT_MAX_AGE_MS = 300_000; // a read record is served this long before re-reading
 export const DEFAULT_MIN_READ_INTERVAL_MS = 5_000; // between two reads of a parameter after a failed one
 
+export const MAX_DEPTH = 100; // levels of objects and arrays a record may nest (Go's reader refuses more)
+
 const PROFILE = /^[A-Za-z0-9._-]{1,128}$/;
+const LEASE_SUFFIX = '.lock'; // the rotator's lease parameters end so; no profile name does
 
 /** No token can be served; kind says why, parameter names the record. */
 export class TokenError extends Error {
@@ -52,8 +55,8 @@ export class ReadGate {
 
 /** The SSM parameter name of a profile's record. */
 export function parameterName(profile, prefix = DEFAULT_PREFIX) {
-  if (typeof profile !== 'string' || !PROFILE.test(profile)) {
-    throw new TypeError("profile name must be 1 to 128 letters, digits, '.', '_' or '-'");
+  if (typeof profile !== 'string' || !PROFILE.test(profile) || profile.endsWith(LEASE_SUFFIX)) {
+    throw new TypeError("profile name must be 1 to 128 letters, digits, '.', '_' or '-', not ending in .lock");
   }
   return (prefix || DEFAULT_PREFIX).replace(/\/+$/, '') + '/' + profile;
 }
@@ -77,15 +80,33 @@ function epochMs(text) {
   const t = new Date(0);
   t.setUTCFullYear(y, mo - 1, d);
   t.setUTCHours(h, mi, s);
-  if (t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) {
+  if (y < 1 || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) {
     return NaN;
   }
   return t.getTime() + Number(m[7] ?? 0) * 1000 - (m[8] === '+' ? 1 : -1) * (oh * 60 + om) * 60_000;
 }
 
+/** How deeply the JSON text nests its objects and arrays. */
+function depth(text) {
+  let level = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++; // the escaped character
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') deepest = Math.max(deepest, ++level);
+    else if (c === ']' || c === '}') level--;
+  }
+  return deepest;
+}
+
 // check returns { token, expiresAt } of a record Go's tokenrecord.Parse
 // accepts for profile (for any profile when undefined), or what is wrong.
 function check(value, profile) {
+  if (typeof value === 'string' && depth(value) > MAX_DEPTH) return `is nested more than ${MAX_DEPTH} levels deep`;
   let doc;
   try {
     doc = JSON.parse(value);
@@ -97,8 +118,8 @@ function check(value, profile) {
   if (typeof token !== 'string' || token === '' || /[ \t\r\n]/.test(token)) {
     return 'has no access_token (missing, empty, not a string, or with white space)';
   }
-  if (['token_type', 'fingerprint', 'profile'].some((k) => doc[k] != null && typeof doc[k] !== 'string')) {
-    return 'has a token_type, fingerprint or profile that is not a string';
+  if (['token_type', 'fingerprint', 'secret_version', 'profile'].some((k) => doc[k] != null && typeof doc[k] !== 'string')) {
+    return 'has a token_type, fingerprint, secret_version or profile that is not a string';
   }
   const expiresAt = epochMs(doc.expires_at);
   const issuedAt = epochMs(doc.issued_at);

@@ -34,7 +34,11 @@ UNREADABLE = "unreadable"
 EXPIRED = "expired"
 READ_FAILED = "read_failed"
 
-_PROFILE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+MAX_DEPTH = 100  # levels of objects and arrays a record may nest (Go's reader refuses more)
+
+_PROFILE = re.compile(r"[A-Za-z0-9._-]{1,128}")  # fullmatch: "$" would let a final newline in
+_STRING_FIELDS = ("token_type", "fingerprint", "secret_version", "profile")  # strings when present, as in Go's Record
+LEASE_SUFFIX = ".lock"  # the rotator's lease parameters end so; no profile name does
 _SPACE = re.compile(r"[ \t\r\n]")
 
 
@@ -64,8 +68,8 @@ class Record:
 
 def parameter_name(profile, prefix=DEFAULT_PREFIX):
     """Returns the SSM parameter name of a profile's record."""
-    if not isinstance(profile, str) or not _PROFILE.match(profile):
-        raise ValueError("profile name must be 1 to 128 letters, digits, '.', '_' or '-'")
+    if not isinstance(profile, str) or not _PROFILE.fullmatch(profile) or profile.endswith(LEASE_SUFFIX):
+        raise ValueError("profile name must be 1 to 128 letters, digits, '.', '_' or '-', not ending in .lock")
     return (prefix or DEFAULT_PREFIX).rstrip("/") + "/" + profile
 
 
@@ -89,7 +93,7 @@ def _epoch(text):
         return None
     y, mo, d, h, mi, s, oh, om = (int(g or 0) for g in m.group(1, 2, 3, 4, 5, 6, 9, 10))
     if oh > 23 or om > 59:
-        return None
+        return None  # datetime refuses the year 0000 below, as Go does
     try:
         t = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc).timestamp()
     except ValueError:  # month, day, hour, minute or second out of range
@@ -97,11 +101,42 @@ def _epoch(text):
     return t + float(m.group(7) or 0) - (1 if m.group(8) == "+" else -1) * (oh * 3600 + om * 60)
 
 
+def _depth(text):
+    """How deeply the JSON text nests its objects and arrays."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper than the limit
+    level = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped, in_string = c == "\\", c != '"'
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif c in "]}":
+            level -= 1
+    return deepest
+
+
+def _not_json(constant):
+    """Refuses NaN, Infinity and -Infinity, which json.loads accepts and JSON
+    (and Go's reader) does not."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _check(value, profile):
     """(access_token, expires_at) of a record Go's tokenrecord.Parse accepts for
     profile (for any profile when None), or what is wrong with it."""
+    if isinstance(value, str) and _depth(value) > MAX_DEPTH:
+        return f"is nested more than {MAX_DEPTH} levels deep"
     try:
-        doc = json.loads(value)
+        doc = json.loads(value, parse_constant=_not_json)
+    except RecursionError:  # nested too deeply for this interpreter's stack
+        return f"is nested more than {MAX_DEPTH} levels deep"
     except (TypeError, ValueError):
         return "is not JSON"
     if not isinstance(doc, dict):
@@ -109,8 +144,8 @@ def _check(value, profile):
     token = doc.get("access_token")
     if not isinstance(token, str) or token == "" or _SPACE.search(token):
         return "has no access_token (missing, empty, not a string, or with white space)"
-    if any(doc.get(k) is not None and not isinstance(doc[k], str) for k in ("token_type", "fingerprint", "profile")):
-        return "has a token_type, fingerprint or profile that is not a string"
+    if any(doc.get(k) is not None and not isinstance(doc[k], str) for k in _STRING_FIELDS):
+        return "has a token_type, fingerprint, secret_version or profile that is not a string"
     expires_at, issued_at = _epoch(doc.get("expires_at")), _epoch(doc.get("issued_at"))
     if expires_at is None or issued_at is None:
         return "has no valid expires_at or issued_at (RFC 3339, with Z or an offset)"

@@ -50,7 +50,8 @@ for await (const line of createInterface({ input: process.stdin })) {
       const tok = await get(cmd.profile);
       out = { ok: true, sha256: createHash('sha256').update(tok).digest('hex'), len: tok.length, type: typeof tok };
     } catch (e) {
-      out = { ok: false, kind: e instanceof TokenError ? e.kind : `unexpected ${e?.name}`, text: reachable(e) };
+      const badName = e instanceof TypeError && e.message.startsWith('profile name');
+      out = { ok: false, kind: e instanceof TokenError ? e.kind : badName ? 'invalid_profile' : `unexpected ${e?.name}`, text: reachable(e) };
     }
   } else if (cmd.op === 'version') {
     out = { ok: true, version: process.version };

@@ -50,8 +50,9 @@ def answer(get, profile, token_error):
         tok = get(profile)
     except token_error as e:
         return {"ok": False, "kind": e.kind, "text": reachable(e)}
-    except Exception as e:  # any other exception is a defect of the reader
-        return {"ok": False, "kind": "unexpected " + type(e).__name__, "text": reachable(e)}
+    except Exception as e:  # any other exception is a defect of the reader, but a refused name
+        bad_name = isinstance(e, ValueError) and str(e).startswith("profile name")
+        return {"ok": False, "kind": "invalid_profile" if bad_name else "unexpected " + type(e).__name__, "text": reachable(e)}
     return {"ok": True, "sha256": hashlib.sha256(tok.encode()).hexdigest(), "len": len(tok),
             "type": type(tok).__name__}
 

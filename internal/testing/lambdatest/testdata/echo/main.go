@@ -59,6 +59,7 @@ type response struct {
 // what the runtime client reports as errorType.
 type echoError struct{ msg string }
 
+// Error is the message the test asked for.
 func (e *echoError) Error() string { return e.msg }
 
 var invocations atomic.Int64
