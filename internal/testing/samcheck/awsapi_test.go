@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -133,25 +134,36 @@ type listBucket struct {
 	}
 }
 
-// newestObject returns the key of the newest object under prefix whose key
-// ends in suffix.
-func (a awsAPI) newestObject(ctx context.Context, bucket, prefix, suffix string) (string, error) {
+// objectsNewestFirst returns the keys of the objects under prefix whose
+// key ends in suffix, newest first (keys of one second in key order: S3's
+// LastModified has a resolution of one second).
+func (a awsAPI) objectsNewestFirst(ctx context.Context, bucket, prefix, suffix string) ([]string, error) {
 	b, err := a.do(ctx, "s3", http.MethodGet, "/"+bucket, url.Values{"list-type": {"2"}, "prefix": {prefix}}, nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var list listBucket
 	if err := xml.Unmarshal(b, &list); err != nil {
-		return "", fmt.Errorf("s3 list %s/%s: %w", bucket, prefix, err)
+		return nil, fmt.Errorf("s3 list %s/%s: %w", bucket, prefix, err)
 	}
-	key, newest := "", time.Time{}
+	contents := list.Contents[:0]
 	for _, c := range list.Contents {
-		if strings.HasSuffix(c.Key, suffix) && !c.LastModified.Before(newest) {
-			key, newest = c.Key, c.LastModified
+		if strings.HasSuffix(c.Key, suffix) {
+			contents = append(contents, c)
 		}
 	}
-	if key == "" {
-		return "", fmt.Errorf("s3://%s/%s has no *%s", bucket, prefix, suffix)
+	if len(contents) == 0 {
+		return nil, fmt.Errorf("s3://%s/%s has no *%s", bucket, prefix, suffix)
 	}
-	return key, nil
+	sort.SliceStable(contents, func(i, j int) bool {
+		if !contents[i].LastModified.Equal(contents[j].LastModified) {
+			return contents[i].LastModified.After(contents[j].LastModified)
+		}
+		return contents[i].Key < contents[j].Key
+	})
+	keys := make([]string, len(contents))
+	for i, c := range contents {
+		keys[i] = c.Key
+	}
+	return keys, nil
 }

@@ -203,14 +203,7 @@ func (s *session) deploy(t *testing.T, c Command) {
 
 	// moto's GetTemplate answers nothing for a stack in REVIEW_IN_PROGRESS:
 	// read the template SAM uploaded as the change set's TemplateURL.
-	key, err := api.newestObject(ctx, s.bucket, s.deployString(env, "s3_prefix")+"/", ".template")
-	if err != nil {
-		t.Fatalf("the template sam deploy uploaded: %v", err)
-	}
-	body, err := api.getObject(ctx, s.bucket, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, body := s.uploadedTemplate(ctx, t, s.deployString(env, "s3_prefix")+"/", l)
 	uris := s.codeURIs(t, body, fmt.Sprintf("the template of %s's change set (s3://%s/%s)", stack, s.bucket, key), l)
 	for _, id := range l.ids() {
 		s.checkUploaded(t, id, uris[id], l)
@@ -221,4 +214,37 @@ func (s *session) deploy(t *testing.T, c Command) {
 		"and created change set %s on stack %s (CREATE_COMPLETE, not executed) with EnvironmentName=%s and the "+
 		"capabilities of samconfig.toml; the template it sent has CodeUris that are zips in moto's S3 holding the "+
 		"built bootstraps", c.Line, c, strings.Join(s.noAccount(), " "), last.ChangeSetName, stack, wantEnv)
+}
+
+// uploadedTemplate returns the newest template sam deploy uploaded under
+// prefix that declares l's functions. The nested stacks' templates share
+// the prefix and may carry the same LastModified second, so the newest
+// object alone may be one of them.
+func (s *session) uploadedTemplate(ctx context.Context, t *testing.T, prefix string, l layout) (string, []byte) {
+	t.Helper()
+	keys, err := s.api.objectsNewestFirst(ctx, s.bucket, prefix, ".template")
+	if err != nil {
+		t.Fatalf("the template sam deploy uploaded: %v", err)
+	}
+	for _, key := range keys {
+		body, err := s.api.getObject(ctx, s.bucket, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tpl samTemplate
+		if yaml.Unmarshal(body, &tpl) != nil {
+			continue
+		}
+		declares := true
+		for _, id := range l.ids() {
+			if _, ok := tpl.Resources[id]; !ok {
+				declares = false
+			}
+		}
+		if declares {
+			return key, body
+		}
+	}
+	t.Fatalf("none of the templates sam deploy uploaded under s3://%s/%s (%q) declares %v", s.bucket, prefix, keys, l.ids())
+	return "", nil
 }
