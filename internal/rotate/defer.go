@@ -68,7 +68,7 @@ func (n nextRuns) write(i int) time.Time {
 // or fails it at once when no scheduled run would refresh it (a forced
 // profile, or one whose client id changed, with a token that is not due).
 func (r *Rotator) deferOne(s *state, why string, rs *runState) {
-	if due, _ := r.isDue(s.p, s.stored, r.now()); !due {
+	if due, _ := r.isDue(s.p, s.stored, r.now()); due == "" {
 		s.fail(fmt.Sprintf("not refreshed (%s): %s, and a scheduled run will not refresh it before its token falls due: "+
 			"invoke the rotator again with {\"force\": true, \"profiles\": [%q]}", s.reason, why, s.p.Name))
 		return

@@ -11,25 +11,27 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
-// isDue applies the due rule to a stored record without reading secrets.
-func (r *Rotator) isDue(p profile.Profile, st *tokenstore.Stored, now time.Time) (bool, string) {
+// isDue applies the due rule to a stored record without reading secrets:
+// the Reason a token would be requested for now, "" when it is not due, and
+// what the rule found, in words.
+func (r *Rotator) isDue(p profile.Profile, st *tokenstore.Stored, now time.Time) (Reason, string) {
 	switch {
 	case st == nil:
-		return true, "no stored token"
+		return ReasonMissing, "no stored token"
 	case st.Err != nil:
-		return true, "stored record unreadable: " + st.Err.Error()
+		return ReasonUnreadable, "stored record unreadable: " + st.Err.Error()
 	}
 	rec := st.Record
 	switch {
 	case rec.Profile != p.Name:
-		return true, fmt.Sprintf("stored record belongs to profile %q", rec.Profile)
+		return ReasonConfigChanged, fmt.Sprintf("stored record belongs to profile %q", rec.Profile)
 	case fingerprintPart(rec.Fingerprint, 0) != configHash(p):
-		return true, "configuration changed (token URL, audience, scope or params)"
+		return ReasonConfigChanged, "configuration changed (token URL, audience, scope or params)"
 	}
 	if refreshAt := r.RefreshAt(p, rec); !now.Before(refreshAt) {
-		return true, fmt.Sprintf("expires at %s, refresh due at %s", rec.ExpiresAt.Format(time.RFC3339), refreshAt.Format(time.RFC3339))
+		return ReasonExpiring, fmt.Sprintf("expires at %s, refresh due at %s", rec.ExpiresAt.Format(time.RFC3339), refreshAt.Format(time.RFC3339))
 	}
-	return false, "valid until " + rec.ExpiresAt.Format(time.RFC3339)
+	return "", "valid until " + rec.ExpiresAt.Format(time.RFC3339)
 }
 
 // RefreshAt is when a stored token falls due: refresh_before ahead of

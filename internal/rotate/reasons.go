@@ -1,13 +1,12 @@
 package rotate
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/oauth"
-	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
-	"github.com/m2mtokens/oauth-token-rotator/internal/tokenstore"
 )
 
 // Reason says why a token was requested. Every token request a run makes
@@ -48,19 +47,6 @@ func (r Reason) Excused() bool {
 	return r == ReasonForced || r == ReasonConfigChanged || r == ReasonCredentialsChanged
 }
 
-// dueReason is the Reason for a token request the due rule (isDue) made.
-func dueReason(p profile.Profile, st *tokenstore.Stored) Reason {
-	switch {
-	case st == nil:
-		return ReasonMissing
-	case st.Err != nil:
-		return ReasonUnreadable
-	case st.Record.Profile != p.Name || fingerprintPart(st.Record.Fingerprint, 0) != configHash(p):
-		return ReasonConfigChanged
-	}
-	return ReasonExpiring
-}
-
 // earlyShare is the share of its lifetime a token must have been used
 // before a request that replaces it is not early. The due rule refreshes a
 // token at least (lifetime - refresh_before)/2 after it was issued (the
@@ -73,13 +59,11 @@ func dueReason(p profile.Profile, st *tokenstore.Stored) Reason {
 // refresh_before, say, which refreshes on every run).
 const earlyShare = 0.5
 
-// request notes that s's token is requested now, at sent: why, and how
-// long the token it replaces had been used.
-func (s *state) request(sent time.Time) {
-	s.requested = s.cause
-	if s.requested == "" {
-		s.requested = dueReason(s.p, s.stored)
-	}
+// request notes that s's token is requested now, at sent: why (s.cause, or
+// else due, what the due rule says of the stored record), and how long the
+// token it replaces had been used.
+func (s *state) request(sent time.Time, due Reason) {
+	s.requested = cmp.Or(s.cause, due, ReasonExpiring)
 	if s.stored == nil || s.stored.Err != nil || s.stored.Record.Profile != s.p.Name {
 		return
 	}

@@ -73,7 +73,8 @@ func TestRequestReasonAndEarly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &state{p: p, stored: tt.st, cause: tt.cause}
-			s.request(tt.sent)
+			due, _ := (&Rotator{}).isDue(p, tt.st, tt.sent)
+			s.request(tt.sent, due)
 			if s.requested != tt.want || s.early != tt.early || s.replacedAfter != tt.replaced || s.prevLifetime != tt.prevLife {
 				t.Errorf("request = %s, early %v, replaced after %s of %s; want %s, %v, %s of %s",
 					s.requested, s.early, s.replacedAfter, s.prevLifetime, tt.want, tt.early, tt.replaced, tt.prevLife)

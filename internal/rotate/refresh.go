@@ -187,7 +187,7 @@ func (r *Rotator) recheck(ctx context.Context, work []*state, force bool, runSta
 					continue
 				}
 				if !force {
-					if due, _ := r.isDue(s.p, &st, r.now()); !due {
+					if due, _ := r.isDue(s.p, &st, r.now()); due == "" {
 						s.skip("refreshed by a concurrent run")
 						continue
 					}
@@ -227,7 +227,8 @@ func (r *Rotator) refreshOne(ctx, writeCtx context.Context, s *state, rs *runSta
 		return
 	}
 	sent := r.now()
-	s.request(sent)
+	due, _ := r.isDue(p, s.stored, sent)
+	s.request(sent, due)
 	tok, err := r.Fetcher.Fetch(ctx, oauth.NewRequest(p, s.creds))
 	s.attempts = attempts(tok, err)
 	if s.attempts == 0 {

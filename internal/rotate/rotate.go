@@ -186,7 +186,9 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 		case readErr != nil && s.stored == nil:
 			s.fail(fmt.Sprintf("cannot read stored records: %v", readErr))
 		default:
-			s.due, s.reason = r.isDue(s.p, s.stored, now)
+			var due Reason
+			due, s.reason = r.isDue(s.p, s.stored, now)
+			s.due = due != ""
 		}
 	}
 

@@ -159,7 +159,7 @@ func (r *Rotator) profileStatus(p profile.Profile, st *tokenstore.Stored, now ti
 	row := ProfileStatus{Profile: p.Name, Parameter: p.Parameter, Configuration: "no record"}
 	due, why := r.isDue(p, st, now)
 	row.State, row.Why = StateOK, why
-	if due {
+	if due != "" {
 		row.State, row.Why = StateDue, why+": the next scheduled run refreshes it"
 	}
 	if st == nil || st.Err != nil {
@@ -180,7 +180,7 @@ func (r *Rotator) profileStatus(p profile.Profile, st *tokenstore.Stored, now ti
 		row.Configuration = "changed"
 		return row
 	}
-	if due && now.Sub(refresh) > 2*r.interval() {
+	if due != "" && now.Sub(refresh) > 2*r.interval() {
 		row.State = StateDeferred
 		row.Why = fmt.Sprintf("due since %s and not refreshed by the runs since: deferred by the write budget (ProfilesDeferred), "+
 			"skipped for another run's lease, or no run came (the rotation-stalled alarm)", refresh.Format(time.RFC3339))
