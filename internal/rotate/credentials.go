@@ -70,9 +70,9 @@ func (r *Rotator) logRefused(ctx context.Context, failed []Outcome) {
 // event. The stored token is then proven for the current credentials, so
 // the profile stops failing (s.proven).
 func (s *state) unchangedCredentials() {
-	if s.cause != ReasonCredentialsChanged || s.reason == "client id changed" || s.creds.VersionID == "" ||
+	if s.cause != ReasonCredentialsChanged || s.creds.VersionID == "" ||
 		s.stored == nil || s.stored.Err != nil || s.stored.Record.SecretVersion != s.creds.VersionID ||
-		s.stored.Record.Profile != s.p.Name || fingerprintPart(s.stored.Record.Fingerprint, 0) != configHash(s.p) {
+		!issuedFor(s.p, s.stored.Record) {
 		return
 	}
 	s.skip(fmt.Sprintf("credentials unchanged: secret %s's current version %s is the one its stored token was requested with; no token requested",

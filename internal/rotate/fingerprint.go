@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/m2mtokens/oauth-token-rotator/internal/profile"
+	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
 )
 
 // fingerprint identifies the request configuration a token was issued for:
@@ -32,6 +33,13 @@ func configHash(p profile.Profile) string {
 func clientHash(clientID string) string {
 	sum := sha256.Sum256([]byte("client_id:" + clientID))
 	return hex.EncodeToString(sum[:8])
+}
+
+// issuedFor reports whether rec was issued for profile p as p is
+// configured now: for its name, and its token URL, audience, scope and
+// params.
+func issuedFor(p profile.Profile, rec tokenrecord.Record) bool {
+	return rec.Profile == p.Name && fingerprintPart(rec.Fingerprint, 0) == configHash(p)
 }
 
 // fingerprintPart returns part i (0: configuration, 1: client id) of a v1

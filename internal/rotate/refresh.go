@@ -51,6 +51,7 @@ func (r *Rotator) readSecrets(ctx context.Context, states []*state, checkCredent
 			s.creds = creds
 			if !s.due && s.stored != nil && fingerprintPart(s.stored.Record.Fingerprint, 1) != clientHash(creds.ClientID) {
 				s.due, s.reason, s.cause = true, "client id changed", ReasonCredentialsChanged
+				continue // a new client id is a change to prove, whatever the version
 			}
 			s.unchangedCredentials()
 		}

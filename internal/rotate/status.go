@@ -176,7 +176,7 @@ func (r *Rotator) profileStatus(p profile.Profile, st *tokenstore.Stored, now ti
 		row.TimeLeft = "expired"
 	}
 	row.Configuration = "matches"
-	if rec.Profile != p.Name || fingerprintPart(rec.Fingerprint, 0) != configHash(p) {
+	if !issuedFor(p, rec) {
 		row.Configuration = "changed"
 		return row
 	}
