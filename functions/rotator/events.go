@@ -10,7 +10,7 @@ import (
 	"github.com/m2mtokens/oauth-token-rotator/internal/rotate"
 )
 
-// Secrets Manager change events (see reference.go, "Credential changes").
+// Secrets Manager change events (docs/operating.md#credential-changes-proven-at-once).
 // The template's rules send only events of secrets under SecretsPrefix:
 //
 //   - "Secret Label Updated" (Secrets Manager's own event, no trail needed):

@@ -127,7 +127,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rotate.Summa
 	var ignored *ignoredEvent
 	if errors.As(err, &ignored) {
 		h.logger.Info("event ignored", "why", ignored.why)
-		return rotate.Summary{Refreshed: []rotate.Outcome{}, Skipped: []rotate.Outcome{}, Failed: []rotate.Outcome{}, Deferred: []rotate.Outcome{}}, nil
+		return rotate.EmptySummary(), nil
 	}
 	if err != nil {
 		h.logger.Error("bad event", "error", err.Error())

@@ -58,7 +58,9 @@ type Summary struct {
 	Deferred  []Outcome `json:"deferred"`
 }
 
-func emptySummary() Summary {
+// EmptySummary is the summary of a run that had nothing to do: every list
+// empty, not null, in its JSON.
+func EmptySummary() Summary {
 	return Summary{Refreshed: []Outcome{}, Skipped: []Outcome{}, Failed: []Outcome{}, Deferred: []Outcome{}}
 }
 

@@ -160,7 +160,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	changed := len(req.CredentialsChanged) > 0
 	if changed {
 		if selected = r.usingSecrets(ctx, selected, req.CredentialsChanged); len(selected) == 0 {
-			return emptySummary(), nil
+			return EmptySummary(), nil
 		}
 	}
 	now := r.now()
@@ -195,7 +195,7 @@ func (r *Rotator) Run(ctx context.Context, req Request) (Summary, error) {
 	r.readSecrets(ctx, states, req.CheckCredentials)
 	r.refresh(ctx, states, req, now)
 
-	sum := emptySummary()
+	sum := EmptySummary()
 	for _, s := range states {
 		o := s.outcome
 		o.TokenRequest, o.EarlyRequest, o.replacedAfter, o.prevLifetime = s.requested, s.early, s.replacedAfter, s.prevLifetime
