@@ -98,19 +98,19 @@ func (s *Source) miss(ctx context.Context) (string, error) {
 	c := s.c
 	c.stats.misses.Add(1)
 	if s.invalid != nil {
-		return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: s.invalid}
+		return "", s.errorWith(s.invalid)
 	}
 	e := s.cur.Load()
 	for again := true; e == nil || !e.held(c.now()); again = false {
 		if err := ctx.Err(); err != nil {
-			return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: err}
+			return "", s.errorWith(err)
 		}
 		ch := s.flight.DoChan("", func() (any, error) { return s.read(ctx), nil })
 		select {
 		case r := <-ch:
 			e = r.Val.(*entry)
 		case <-ctx.Done():
-			return "", &Error{Profile: s.profile, Parameter: s.param, Role: c.roleARN, Err: ctx.Err()}
+			return "", s.errorWith(ctx.Err())
 		}
 		// Invalidate may drop the token the flight read after the read
 		// published it, before the flight answered (the read logs in
@@ -130,9 +130,15 @@ func (s *Source) miss(ctx context.Context) (string, error) {
 	return "", s.errorFor(e)
 }
 
+// errorWith is the *Error of this Source, caused by err.
+func (s *Source) errorWith(err error) *Error {
+	return &Error{Profile: s.profile, Parameter: s.param, Role: s.c.roleARN, Err: err}
+}
+
 // errorFor describes why e has no token to serve.
 func (s *Source) errorFor(e *entry) *Error {
-	err := &Error{Profile: s.profile, Parameter: s.param, Role: s.c.roleARN, Kind: e.kind, Err: e.err}
+	err := s.errorWith(e.err)
+	err.Kind = e.kind
 	if e.kind == nil || e.kind == ErrExpired {
 		// A good read whose token has expired since, or an expired record.
 		err.Kind, err.ExpiresAt = ErrExpired, e.expiresAt
