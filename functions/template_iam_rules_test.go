@@ -2,6 +2,7 @@ package functions_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -163,6 +164,21 @@ func ruleReadersReadOnly(tpl map[string]any, _ string) []string {
 		problems = append(problems, fmt.Sprintf("%s: missing, or not an AWS::IAM::ManagedPolicy", readerID))
 	} else if !readerReads {
 		problems = append(problems, fmt.Sprintf("%s: does not grant ssm:GetParameter", readerID))
+	}
+	return append(problems, readerDenies(stmts)...)
+}
+
+// readerDenies checks that TokenReaderPolicy, which grants every parameter
+// under the prefix, denies the two that are not records: the leases and
+// the failure record (as the cross-account reader role does).
+func readerDenies(stmts []statement) []string {
+	var problems []string
+	for _, want := range []string{leaseArn, parameterArnPrefix + ".rotator.failures"} {
+		if !slices.ContainsFunc(stmts, func(s statement) bool {
+			return s.owner == readerID && !s.allow() && slices.Contains(s.actions(), "ssm:*") && slices.Contains(s.resources(), want)
+		}) {
+			problems = append(problems, fmt.Sprintf("%s: does not deny ssm:* on %s, which is no token record", readerID, want))
+		}
 	}
 	return problems
 }

@@ -139,6 +139,20 @@ func TestTemplateRulesCatchMutations(t *testing.T) {
 			want: "TokenReaderPolicy grants write action ssm:PutParameter",
 		},
 		{
+			name: "reader policy may read the failure record",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, readerID, "NeverTheFailureRecord")["Effect"] = "Allow"
+			},
+			want: "TokenReaderPolicy: does not deny ssm:* on " + parameterArnPrefix + ".rotator.failures",
+		},
+		{
+			name: "reader policy may read the leases",
+			mutate: func(tpl map[string]any, _ *string) {
+				stmt(tpl, readerID, "NeverTheLeases")["Resource"] = "*"
+			},
+			want: "TokenReaderPolicy: does not deny ssm:* on " + leaseArn,
+		},
+		{
 			name: "consumer writes with a wildcard action",
 			mutate: func(tpl map[string]any, _ *string) {
 				stmt(tpl, "ConsumerFunction", "ReadOwnTokenRecord")["Action"] = "ssm:*"
