@@ -73,18 +73,30 @@ func TestColdStart(t *testing.T) {
 // coldStart starts the bootstrap once and returns its InitDuration and RSS.
 func coldStart(t *testing.T, bin string, env []string) (time.Duration, uint64) {
 	t.Helper()
+	_, rt, d, done := launchCold(t, bin, env)
+	defer done()
+	return d, procStatus(rt.PID(), "VmRSS")
+}
+
+// launchCold starts bin through the Runtime API driver and waits for its
+// init: a context of 30 s, the runtime, the init's duration, and done,
+// which stops the runtime and ends the context (call it before the next
+// start, so that starts do not overlap).
+func launchCold(t *testing.T, bin string, env []string) (context.Context, *lambdatest.Runtime, time.Duration, func()) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	rt, err := lambdatest.Launch(ctx, bin, env, lambdatest.WithTaskRoot(filepath.Dir(bin)))
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer rt.Close()
+	done := func() { rt.Close(); cancel() }
 	d, err := rt.WaitInit(ctx)
 	if err != nil {
+		done()
 		t.Fatalf("WaitInit(%s) = %v", bin, err)
 	}
-	return d, procStatus(rt.PID(), "VmRSS")
+	return ctx, rt, d, done
 }
 
 func fileSize(t *testing.T, path string) int64 {

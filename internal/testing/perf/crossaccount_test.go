@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/m2mtokens/oauth-token-rotator/internal/testing/lambdatest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/mototest"
 	"github.com/m2mtokens/oauth-token-rotator/internal/testing/orgtest"
 	"github.com/m2mtokens/oauth-token-rotator/pkg/tokenrecord"
@@ -100,16 +98,8 @@ func TestCrossAccountColdStart(t *testing.T) {
 // invocation, which must answer status 200.
 func coldInvoke(t *testing.T, bin string, env []string, event []byte) (init, first time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	rt, err := lambdatest.Launch(ctx, bin, env, lambdatest.WithTaskRoot(filepath.Dir(bin)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	if init, err = rt.WaitInit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx, rt, init, done := launchCold(t, bin, env)
+	defer done()
 	start := time.Now()
 	res, err := rt.Invoke(ctx, event)
 	first = time.Since(start)
