@@ -167,7 +167,8 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 	env := emf.Dimension{Name: "Environment", Value: h.cfg.Environment}
 	minLeft := -1.0
 	var out []byte
-	for _, o := range sum.Outcomes() {
+	outcomes := sum.Outcomes()
+	for _, o := range outcomes {
 		left := 0.0
 		if o.ExpiresAt != nil {
 			left = max(0, o.ExpiresAt.Sub(now).Seconds())
@@ -187,7 +188,7 @@ func (h *handler) emitMetrics(sum rotate.Summary) {
 	if minLeft >= 0 {
 		run = append(run, emf.Metric{Name: "MinSecondsUntilExpiry", Unit: emf.Seconds, Value: minLeft})
 	}
-	audit, runAudit := h.auditMetrics(sum, now, env)
+	audit, runAudit := h.auditMetrics(outcomes, now, env)
 	out = append(out, audit...)
 	run = append(run, runAudit...)
 	out = append(out, emf.Line(h.cfg.Namespace, now, []emf.Dimension{env}, run...)...)

@@ -12,9 +12,9 @@ import (
 // Reason), and the run line's totals: TokenRequests, EarlyTokenRequests
 // (the early-token-requests alarm watches it) and SSMThrottles, the SSM
 // calls throttled since the previous run's line.
-func (h *handler) auditMetrics(sum rotate.Summary, now time.Time, env emf.Dimension) (lines []byte, run []emf.Metric) {
+func (h *handler) auditMetrics(outcomes []rotate.Outcome, now time.Time, env emf.Dimension) (lines []byte, run []emf.Metric) {
 	var requests, early float64
-	for _, o := range sum.Outcomes() {
+	for _, o := range outcomes {
 		if o.TokenRequest == "" {
 			continue
 		}
